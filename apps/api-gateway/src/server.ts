@@ -1,0 +1,106 @@
+import { createHttpApp, OpenApiAggregator, serviceProxy, type Express } from "@herald/http";
+import {
+  AcceptService,
+  AcceptWriter,
+  DeliveryScheduler,
+  EventService,
+  IdempotencyCache,
+  NotificationQueries,
+  RoutingRules,
+} from "@herald/notifications";
+import { ConfirmPublisher, OutboxPublisher, OutboxRelay } from "@herald/messaging";
+import { UserRateLimiter } from "@herald/resilience";
+import type { Runtime } from "@herald/runtime";
+import { TemplateCatalog } from "@herald/templates";
+import { UserDirectory } from "@herald/users";
+import { eventRoutes } from "./routes/events";
+import { dlqRoutes } from "./routes/dlq";
+import { notificationRoutes } from "./routes/notifications";
+import { sandboxRoutes } from "./routes/sandbox";
+import { sandboxFaultRoutes } from "./routes/sandbox-faults";
+
+export interface Gateway {
+  app: Express;
+  relay: OutboxRelay;
+  publisher: ConfirmPublisher;
+  scheduler: DeliveryScheduler;
+  writer: AcceptWriter;
+}
+
+/**
+ * Builds the gateway on an open runtime: the accept path (rate limit, idempotency, batched writes,
+ * confirmed publishing), the outbox relay, the scheduler of scheduled and held deliveries, status
+ * reads, events and routing rules, the proxies to the user and template services, and one OpenAPI
+ * document for all of them. Registers its own cleanups; listen() is the caller's.
+ */
+export async function createGateway(runtime: Runtime): Promise<Gateway> {
+  const { config, db, redis, amqp, logger, registry, releasers, checks } = runtime;
+
+  const publisher = new ConfirmPublisher(amqp);
+  await publisher.start();
+  releasers.add("publisher", () => publisher.close());
+  const outbox = new OutboxPublisher(db.pool, publisher, logger);
+  releasers.add("outbox deletes", () => outbox.flush());
+  const relay = new OutboxRelay(db.pool, publisher, logger, {
+    intervalMs: config.outbox.relayIntervalMs,
+    afterMs: config.outbox.relayAfterMs,
+  });
+  relay.start();
+  releasers.add("outbox relay", () => relay.stop());
+
+  const scheduler = new DeliveryScheduler(db.pool, outbox, logger, { intervalMs: config.scheduler.intervalMs });
+  scheduler.start();
+  releasers.add("scheduler", () => scheduler.stop());
+
+  const users = new UserDirectory(db, redis, logger);
+  const writer = new AcceptWriter(db.pool);
+  const accept = new AcceptService({
+    users,
+    templates: new TemplateCatalog(db, redis, logger),
+    rateLimiter: new UserRateLimiter(redis, { points: config.rateLimit.perUser, windowMs: config.rateLimit.windowMs }),
+    idempotency: new IdempotencyCache(redis, config.idempotency.ttlMs),
+    writer,
+    outbox,
+    idempotencyTtlMs: config.idempotency.ttlMs,
+  });
+  const queries = new NotificationQueries(db, users);
+  const rules = new RoutingRules(db, redis, logger);
+  const openApi = new OpenApiAggregator(
+    [
+      { name: "user-service", url: `${config.services.userServiceUrl}/openapi.json` },
+      { name: "template-service", url: `${config.services.templateServiceUrl}/openapi.json` },
+    ],
+    { title: "Herald API" },
+  );
+
+  const purge = setInterval(() => {
+    db.pool.query("DELETE FROM idempotency_keys WHERE expires_at < now()").catch((error: unknown) =>
+      logger.warn("could not purge expired idempotency keys", { error: String(error) }),
+    );
+  }, 10 * 60_000);
+  purge.unref();
+  releasers.add("idempotency purge", () => clearInterval(purge));
+
+  const app = createHttpApp({
+    service: "api-gateway",
+    logger,
+    registry,
+    checks,
+    apiKeys: config.apiKeys,
+    openApi: (own) => openApi.document(own),
+    bodyLimits: [{ path: "/notifications/send-bulk", limit: "4mb" }],
+    rawRoutes: (raw, auth) => {
+      raw.use(["/users", "/templates"], auth);
+      raw.use(serviceProxy(config.services.userServiceUrl, ["/users"], logger));
+      raw.use(serviceProxy(config.services.templateServiceUrl, ["/templates"], logger));
+    },
+    routes: (api) => {
+      notificationRoutes(api, accept, queries, db);
+      eventRoutes(api, new EventService(rules, accept), rules);
+      dlqRoutes(api, runtime, outbox);
+      if (config.env !== "production") sandboxRoutes(api, db);
+      if (config.env !== "production") sandboxFaultRoutes(api, config, redis);
+    },
+  });
+  return { app, relay, publisher, scheduler, writer };
+}

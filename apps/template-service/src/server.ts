@@ -1,0 +1,17 @@
+import { createHttpApp, type Express } from "@herald/http";
+import type { Runtime } from "@herald/runtime";
+import { TemplateCatalog, TemplateService } from "@herald/templates";
+import { templateRoutes } from "./routes/templates";
+
+export function createTemplateServiceApp(runtime: Runtime): Express {
+  const { config, db, redis, logger, registry, checks } = runtime;
+  const templates = new TemplateService(db, new TemplateCatalog(db, redis, logger));
+  return createHttpApp({
+    service: "template-service",
+    logger,
+    registry,
+    checks,
+    apiKeys: config.apiKeys,
+    routes: (api) => templateRoutes(api, templates),
+  });
+}

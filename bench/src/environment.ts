@@ -1,0 +1,101 @@
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import { processEnv } from "@herald/config";
+import { createRedis, waitForRedis } from "@herald/cache";
+import { createDatabase, type Database } from "@herald/db";
+import { dropDatabase, ensureDatabase, ensureManagementPlugin, ensureServices, migrate, RabbitAdmin } from "@herald/devstack";
+import { createLogger } from "@herald/logger";
+import { TemplateCatalog, TemplateService, WELCOME_EMAIL } from "@herald/templates";
+import { UserDirectory, UserService } from "@herald/users";
+import { ROOT } from "./processes";
+
+export const API_KEY = "bench-key-0123456789abcdef";
+const NAME = "herald_bench";
+
+/** The benchmark's own world (database, vhost, key prefix), so it never touches `npm start`'s data. */
+export interface BenchEnvironment {
+  vars: Record<string, string>;
+  db: Database;
+  userIds: string[];
+  close(): Promise<void>;
+}
+
+export async function prepare(users: number): Promise<BenchEnvironment> {
+  const env = processEnv();
+  const base = new URL(env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/notifications");
+  base.pathname = `/${NAME}`;
+  const databaseUrl = base.toString();
+  const rabbit = new URL(env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672");
+  const managementUrl = env.RABBITMQ_MANAGEMENT_URL ?? "http://guest:guest@127.0.0.1:15672";
+  const logger = createLogger({ service: "bench", level: "warn" });
+  await ensureServices({ databaseUrl, redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379", rabbitmqUrl: rabbit.toString() }, logger);
+  await ensureManagementPlugin(managementUrl, logger);
+  await dropDatabase(databaseUrl);
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl, ROOT, env);
+  const admin = new RabbitAdmin(managementUrl);
+  await admin.deleteVhost(NAME);
+  await admin.createVhost(NAME);
+  rabbit.pathname = `/${NAME}`;
+
+  const vars: Record<string, string> = {
+    PATH: env.PATH ?? "",
+    NODE_ENV: "development",
+    LOG_LEVEL: "warn",
+    API_KEYS: API_KEY,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    REDIS_KEY_PREFIX: `${NAME}:`,
+    RABBITMQ_URL: rabbit.toString(),
+    RABBITMQ_MANAGEMENT_URL: managementUrl,
+  };
+  const db = createDatabase({ url: databaseUrl, poolSize: 5, applicationName: "bench" });
+  const redis = createRedis({ url: vars.REDIS_URL!, keyPrefix: vars.REDIS_KEY_PREFIX! });
+  await waitForRedis(redis);
+  await new TemplateService(db, new TemplateCatalog(db, redis)).create(WELCOME_EMAIL);
+  const service = new UserService(db, new UserDirectory(db, redis));
+  const userIds: string[] = [];
+  for (let i = 0; i < users; i += 1) {
+    userIds.push((await service.create({ email: `bench${i}@example.com`, name: `Bench ${i}` })).id);
+  }
+  const keys = await redis.keys(`${NAME}:*`);
+  if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(NAME.length + 1)));
+  redis.disconnect();
+  return {
+    vars,
+    db,
+    userIds,
+    async close() {
+      await db.close();
+      await dropDatabase(databaseUrl);
+      await admin.deleteVhost(NAME);
+      const cleanup = createRedis({ url: vars.REDIS_URL!, keyPrefix: "" });
+      await waitForRedis(cleanup);
+      const left = await cleanup.keys(`${NAME}:*`);
+      if (left.length > 0) await cleanup.del(...left);
+      cleanup.disconnect();
+    },
+  };
+}
+
+function version(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", timeout: 20_000 }).trim().split("\n")[0] ?? "?";
+  } catch {
+    return "not found";
+  }
+}
+
+/** What the figures depend on. */
+export function machineNotes(): Record<string, string> {
+  const cpus = os.cpus();
+  return {
+    cpu: `${cpus[0]?.model ?? "?"} x ${cpus.length}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    postgresql: version("psql", ["--version"]),
+    redis: version("redis-server", ["--version"]),
+    rabbitmq: version("rabbitmqctl", ["version"]),
+  };
+}

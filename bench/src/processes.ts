@@ -1,0 +1,52 @@
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+/** A helper process of this benchmark (bench/dist/<name>.js), resolved once it says it is ready. */
+export async function forkReady(name: string, args: string[]): Promise<ChildProcess> {
+  const child = fork(path.join(__dirname, `${name}.js`), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  await new Promise<void>((resolve, reject) => {
+    child.once("message", () => resolve());
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+  return child;
+}
+
+export function ask<T>(child: ChildProcess, cmd: string): Promise<T> {
+  return new Promise((resolve) => {
+    child.once("message", (m) => resolve(m as T));
+    child.send({ cmd });
+  });
+}
+
+/** One of the platform's processes, from its bundle, with the given environment. */
+export function startApp(app: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, path.join(ROOT, "apps", app, "dist", "main.js")], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+export async function waitReady(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`process on :${port} not ready after ${timeoutMs} ms`);
+}
+
+export async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
+  });
+}

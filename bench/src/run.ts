@@ -1,0 +1,146 @@
+// npm run bench: the gateway's accepted sends/s and latency beside a trivial Express handler, the
+// send-bulk rate beside single sends, and end-to-end emails/s beside pooled nodemailer straight
+// into the same SMTP sink, all measured in this one run on this machine. Results (with the
+// machine's notes) go to bench/results/.
+import fs from "node:fs";
+import path from "node:path";
+import { API_KEY, machineNotes, prepare } from "./environment";
+import { endToEnd, rawSmtp } from "./email-bench";
+import { load, type LoadResult } from "./gateway-bench";
+import { forkReady, ROOT, startApp, stop, waitReady } from "./processes";
+import { purgeQueue } from "./queue";
+
+const DURATION_S = 10;
+const WARMUP_S = 3;
+const USERS = 2000;
+const MAILS = 10_000;
+const SMTP_CONNECTIONS = 5;
+const PORTS = { trivial: 18080, gateway: 18000, worker: 18001, sink: 12525 };
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function measure(url: string, userIds: string[]): Promise<LoadResult> {
+  await load(url, userIds, WARMUP_S);
+  return load(url, userIds, DURATION_S);
+}
+
+/** `--only=gateway` stops after the gateway phases; `--profile` writes a CPU profile of the gateway. */
+const ONLY_GATEWAY = process.argv.includes("--only=gateway");
+/** `--only=email` skips the single-send load (for working on the worker). */
+const ONLY_EMAIL = process.argv.includes("--only=email");
+/** The gateway runs with the flags `npm start` gives it (apps/launcher/src/processes.ts). */
+const GATEWAY_FLAGS = ["--max-semi-space-size=64"];
+const PROFILE = process.argv.includes("--profile") ? ["--cpu-prof", `--cpu-prof-dir=${path.join(ROOT, "bench", "results", "profiles")}`] : [];
+
+async function main(): Promise<void> {
+  const notes = machineNotes();
+  process.stdout.write("bench: preparing its own database, vhost and users...\n");
+  const env = await prepare(USERS);
+  const children = [];
+  try {
+    const skip = { requestsPerSecond: NaN, p50Ms: NaN, p99Ms: NaN, total: 0, non2xx: 0, errors: 0 };
+    let ceiling = skip;
+    if (!ONLY_EMAIL) {
+      process.stdout.write("bench: trivial Express handler (the ceiling)...\n");
+      const trivial = await forkReady("trivial-server", [String(PORTS.trivial)]);
+      children.push(trivial);
+      ceiling = await measure(`http://127.0.0.1:${PORTS.trivial}`, env.userIds);
+      await stop(trivial);
+    }
+
+    process.stdout.write("bench: POST /notifications/send through the gateway...\n");
+    const gateway = startApp("api-gateway", { ...env.vars, GATEWAY_PORT: String(PORTS.gateway) }, [...PROFILE, ...GATEWAY_FLAGS]);
+    children.push(gateway);
+    await waitReady(PORTS.gateway);
+    const full = ONLY_EMAIL ? skip : await measure(`http://127.0.0.1:${PORTS.gateway}`, env.userIds);
+    const accepted = await env.db.prisma.notificationRequest.count();
+    if (ONLY_GATEWAY) {
+      const ratio = full.requestsPerSecond / ceiling.requestsPerSecond;
+      process.stdout.write(`trivial ${fmt(ceiling.requestsPerSecond)}/s p99 ${ceiling.p99Ms} ms; gateway ${fmt(full.requestsPerSecond)}/s p50 ${full.p50Ms} p99 ${full.p99Ms} ms; ratio ${fmt(ratio, 2)}x; rows ${accepted}\n`);
+      return;
+    }
+
+    process.stdout.write("bench: SMTP sink, pooled nodemailer straight into it (the ceiling)...\n");
+    const sink = await forkReady("smtp-sink", [String(PORTS.sink)]);
+    children.push(sink);
+    const raw = await rawSmtp(sink, PORTS.sink, MAILS, SMTP_CONNECTIONS);
+
+    process.stdout.write("bench: a burst of 10,000 through send-bulk, the broker and the email worker into the sink...\n");
+    // The single-send load above left its messages in email.queue: start from an empty queue.
+    await purgeQueue(env.vars.RABBITMQ_URL!, "email.queue");
+    const worker = startApp("email-worker", {
+      ...env.vars,
+      EMAIL_WORKER_PORT: String(PORTS.worker),
+      SMTP_HOST: "127.0.0.1",
+      SMTP_PORT: String(PORTS.sink),
+      SMTP_MAX_CONNECTIONS: String(SMTP_CONNECTIONS),
+    }, PROFILE);
+    children.push(worker);
+    await waitReady(PORTS.worker);
+    const e2e = await endToEnd(sink, `http://127.0.0.1:${PORTS.gateway}`, API_KEY, env.userIds, MAILS);
+    // The last "sent" records are written a few milliseconds after the mail reached the sink.
+    let sent = 0;
+    for (let i = 0; i < 100 && sent < MAILS; i += 1) {
+      sent = await env.db.prisma.delivery.count({ where: { status: "sent" } });
+      if (sent < MAILS) await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const ratio = full.requestsPerSecond / ceiling.requestsPerSecond;
+    const e2eRatio = e2e.perSecond / raw.perSecond;
+    const bulkRate = MAILS / e2e.acceptSeconds;
+    const at = new Date();
+    const results = {
+      at: at.toISOString(),
+      machine: notes,
+      settings: { duration_s: DURATION_S, warmup_s: WARMUP_S, connections: 50, users: USERS, mails: MAILS, smtp_connections: SMTP_CONNECTIONS, log_level: "warn" },
+      gateway: { trivial: ceiling, full, ratio, accepted_rows: accepted },
+      bulk: { accepted_per_second: bulkRate, single_per_second: full.requestsPerSecond, ratio: bulkRate / full.requestsPerSecond },
+      email: { raw_smtp: raw, end_to_end: e2e, ratio: e2eRatio, deliveries_sent: sent },
+    };
+    const md = [
+      `# Benchmark ${at.toISOString()}`,
+      "",
+      `Machine: ${notes.cpu}, ${notes.memory}, ${notes.os}; Node ${notes.node}; ${notes.postgresql}; ${notes.redis}; RabbitMQ ${notes.rabbitmq}.`,
+      `Everything (load generator, processes, PostgreSQL, Redis, RabbitMQ, SMTP sink) on this one machine. LOG_LEVEL=warn.`,
+      "",
+      "## Gateway: POST /notifications/send, autocannon, 50 connections, " + `${DURATION_S} s after ${WARMUP_S} s warm-up`,
+      "",
+      "| | requests/s | p50 ms | p99 ms | non-2xx | errors |",
+      "|---|---:|---:|---:|---:|---:|",
+      `| trivial Express handler answering 202 (ceiling) | ${fmt(ceiling.requestsPerSecond)} | ${ceiling.p50Ms} | ${ceiling.p99Ms} | ${ceiling.non2xx} | ${ceiling.errors} |`,
+      `| full gateway path | ${fmt(full.requestsPerSecond)} | ${full.p50Ms} | ${full.p99Ms} | ${full.non2xx} | ${full.errors} |`,
+      "",
+      `Full path / ceiling: **${fmt(ratio, 2)}x** (target >= 0.5x, p99 <= 50 ms). Rows written: ${accepted}.`,
+      "",
+      "## send-bulk vs single sends",
+      "",
+      `send-bulk accepted ${fmt(MAILS)} notifications in ${fmt(e2e.acceptSeconds, 2)} s = **${fmt(bulkRate)}/s**, ` +
+        `${fmt(bulkRate / full.requestsPerSecond, 1)}x the single-send rate above (while the email worker was draining them).`,
+      "",
+      `## Email end to end: a burst of ${fmt(MAILS)}, ${SMTP_CONNECTIONS} SMTP connections`,
+      "",
+      "| | mails/s | seconds | duplicates |",
+      "|---|---:|---:|---:|",
+      `| pooled nodemailer straight into the sink (ceiling) | ${fmt(raw.perSecond)} | ${fmt(raw.seconds, 2)} | ${raw.duplicates} |`,
+      `| send-bulk -> PostgreSQL -> RabbitMQ -> email worker -> sink | ${fmt(e2e.perSecond)} | ${fmt(e2e.seconds, 2)} | ${e2e.duplicates} |`,
+      "",
+      `End to end / ceiling: **${fmt(e2eRatio, 2)}x** (target >= 0.8x). Deliveries recorded sent: ${sent}.`,
+      "",
+    ].join("\n");
+    const dir = path.join(ROOT, "bench", "results");
+    fs.mkdirSync(dir, { recursive: true });
+    const stamp = at.toISOString().replace(/[:.]/g, "-").slice(0, 19);
+    fs.writeFileSync(path.join(dir, `${stamp}.md`), md);
+    fs.writeFileSync(path.join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    fs.writeFileSync(path.join(dir, "latest.md"), md);
+    process.stdout.write(`\n${md}\nbench: written to bench/results/${stamp}.md\n`);
+  } finally {
+    for (const child of children.reverse()) await stop(child);
+    await env.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

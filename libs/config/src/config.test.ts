@@ -1,0 +1,35 @@
+import { ConfigError, loadConfig } from "./config";
+
+describe("loadConfig", () => {
+  it("has the contract's defaults", () => {
+    const config = loadConfig({});
+    expect(config.ports.gateway).toBe(8000);
+    expect(config.database.url).toBe("postgresql://postgres@127.0.0.1:5432/notifications");
+    expect(config.retry).toEqual({ maxAttempts: 3, baseDelayMs: 2000 });
+    expect(config.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000 });
+    expect(config.rateLimit).toEqual({ perUser: 100, windowMs: 60_000 });
+    expect(config.smtp.host).toBeUndefined();
+    expect(config.scheduler.intervalMs).toBe(1000);
+  });
+
+  it("reads durations as seconds or with a unit", () => {
+    expect(loadConfig({ CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "30" }).breaker.recoveryTimeoutMs).toBe(30_000);
+    expect(loadConfig({ CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "1500ms" }).breaker.recoveryTimeoutMs).toBe(1500);
+    expect(loadConfig({ RATE_LIMIT_WINDOW: "2m" }).rateLimit.windowMs).toBe(120_000);
+  });
+
+  it("names the variable and what is wrong", () => {
+    expect(() => loadConfig({ RETRY_BASE_DELAY_MS: "soon" })).toThrow(ConfigError);
+    expect(() => loadConfig({ RETRY_BASE_DELAY_MS: "soon" })).toThrow(/^Invalid configuration: RETRY_BASE_DELAY_MS .*"soon"/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL must be a URL starting with postgresql:/);
+    expect(() => loadConfig({ CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "a while" })).toThrow(/CIRCUIT_BREAKER_RECOVERY_TIMEOUT/);
+  });
+
+  it("makes a dev API key when API_KEYS is unset, and refuses to start without one in production", () => {
+    const dev = loadConfig({});
+    expect(dev.apiKeys).toHaveLength(1);
+    expect(dev.generatedApiKey).toBe(dev.apiKeys[0]);
+    expect(loadConfig({ API_KEYS: "a, b ,," }).apiKeys).toEqual(["a", "b"]);
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/API_KEYS is required in production/);
+  });
+});

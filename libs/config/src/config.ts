@@ -1,0 +1,186 @@
+import { randomBytes } from "node:crypto";
+import { envSchema, type Env } from "./schema";
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  logLevel: Env["LOG_LEVEL"];
+  database: { url: string; poolSize: number };
+  redis: { url: string; keyPrefix: string };
+  rabbitmq: { url: string; managementUrl: string };
+  /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
+  apiKeys: string[];
+  /** Set when the key was generated because API_KEYS was unset (development and test only). */
+  generatedApiKey: string | undefined;
+  ports: {
+    gateway: number;
+    emailWorker: number;
+    pushWorker: number;
+    userService: number;
+    templateService: number;
+    smsWorker: number;
+    webhookWorker: number;
+    devInbox: number;
+    devSmtp: number;
+  };
+  /** Where the dev inbox listens (0.0.0.0 in a container). */
+  devSmtpHost: string;
+  services: { userServiceUrl: string; templateServiceUrl: string };
+  smtp: {
+    /** Unset: email goes to the built-in dev inbox on 127.0.0.1:devSmtp. */
+    host: string | undefined;
+    port: number;
+    user: string | undefined;
+    password: string | undefined;
+    secure: boolean;
+    maxConnections: number;
+    timeoutMs: number;
+    from: string;
+  };
+  /** Unset service account: push goes to the sandbox provider (never in production). */
+  firebase: { serviceAccount: string | undefined; timeoutMs: number };
+  /** Unset credentials: sms and whatsapp go to the sandbox provider (never in production). */
+  twilio: {
+    accountSid: string | undefined;
+    authToken: string | undefined;
+    from: string | undefined;
+    whatsappFrom: string | undefined;
+    timeoutMs: number;
+  };
+  /** Outbound sends per second per channel, shared by every replica through Redis; 0 = unlimited. */
+  outboundRates: { email: number; push: number; sms: number; whatsapp: number };
+  breaker: { failureThreshold: number; recoveryTimeoutMs: number };
+  retry: { maxAttempts: number; baseDelayMs: number };
+  /** prefetch: unacked messages per worker; leaseMs: after this an unfinished attempt is presumed dead. */
+  worker: { prefetch: number; leaseMs: number };
+  rateLimit: { perUser: number; windowMs: number };
+  idempotency: { ttlMs: number };
+  outbox: { relayIntervalMs: number; relayAfterMs: number };
+  /** How often the gateway's scheduler releases due scheduled and held deliveries. */
+  scheduler: { intervalMs: number };
+  /**
+   * Webhook and Slack: request timeout; allowPrivate lets URLs reach loopback/private/link-local
+   * addresses (SSRF guard off); breakerFailureThreshold is the webhook worker's breaker threshold.
+   */
+  webhook: { timeoutMs: number; allowPrivate: boolean; concurrency: number; breakerFailureThreshold: number };
+  /** replayRate: dead letters a bulk replay sends per second. */
+  dlq: { replayRate: number };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+/** Parses the environment once. Throws a ConfigError naming the first bad variable. */
+export function loadConfig(source: Source): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? "environment");
+    const value = source[variable];
+    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined ? "" : ` (got "${value}")`}`);
+  }
+  const e = parsed.data;
+  const apiKeys = (e.API_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
+  let generatedApiKey: string | undefined;
+  if (apiKeys.length === 0) {
+    if (e.NODE_ENV === "production") throw new ConfigError("API_KEYS", "is required in production (comma-separated keys)");
+    generatedApiKey = `dev_${randomBytes(16).toString("hex")}`;
+    apiKeys.push(generatedApiKey);
+  }
+  const local = (p: number) => `http://127.0.0.1:${p}`;
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL },
+    apiKeys,
+    generatedApiKey,
+    ports: {
+      gateway: e.GATEWAY_PORT,
+      emailWorker: e.EMAIL_WORKER_PORT,
+      pushWorker: e.PUSH_WORKER_PORT,
+      userService: e.USER_SERVICE_PORT,
+      templateService: e.TEMPLATE_SERVICE_PORT,
+      smsWorker: e.SMS_WORKER_PORT,
+      webhookWorker: e.WEBHOOK_WORKER_PORT,
+      devInbox: e.DEV_INBOX_PORT,
+      devSmtp: e.DEV_SMTP_PORT,
+    },
+    devSmtpHost: e.DEV_SMTP_HOST,
+    services: {
+      userServiceUrl: e.USER_SERVICE_URL ?? local(e.USER_SERVICE_PORT),
+      templateServiceUrl: e.TEMPLATE_SERVICE_URL ?? local(e.TEMPLATE_SERVICE_PORT),
+    },
+    smtp: {
+      host: e.SMTP_HOST,
+      port: e.SMTP_PORT,
+      user: e.SMTP_USER,
+      password: e.SMTP_PASSWORD,
+      secure: e.SMTP_SECURE,
+      maxConnections: e.SMTP_MAX_CONNECTIONS,
+      timeoutMs: e.SMTP_TIMEOUT,
+      from: e.EMAIL_FROM,
+    },
+    firebase: { serviceAccount: e.FIREBASE_SERVICE_ACCOUNT, timeoutMs: e.PUSH_TIMEOUT },
+    twilio: {
+      accountSid: e.TWILIO_ACCOUNT_SID,
+      authToken: e.TWILIO_AUTH_TOKEN,
+      from: e.TWILIO_FROM,
+      whatsappFrom: e.TWILIO_WHATSAPP_FROM,
+      timeoutMs: e.TWILIO_TIMEOUT,
+    },
+    outboundRates: {
+      email: e.EMAIL_RATE_PER_SECOND,
+      push: e.PUSH_RATE_PER_SECOND,
+      sms: e.SMS_RATE_PER_SECOND,
+      whatsapp: e.WHATSAPP_RATE_PER_SECOND,
+    },
+    breaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURE_THRESHOLD, recoveryTimeoutMs: e.CIRCUIT_BREAKER_RECOVERY_TIMEOUT },
+    retry: { maxAttempts: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
+    worker: { prefetch: e.WORKER_PREFETCH, leaseMs: e.DELIVERY_LEASE },
+    rateLimit: { perUser: e.RATE_LIMIT_PER_USER, windowMs: e.RATE_LIMIT_WINDOW },
+    idempotency: { ttlMs: e.IDEMPOTENCY_TTL },
+    outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL, relayAfterMs: e.OUTBOX_RELAY_AFTER },
+    scheduler: { intervalMs: e.SCHEDULER_INTERVAL },
+    webhook: {
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      allowPrivate:
+        e.WEBHOOK_ALLOW_PRIVATE === undefined || e.WEBHOOK_ALLOW_PRIVATE === ""
+          ? e.NODE_ENV !== "production"
+          : ["true", "1", "yes"].includes(e.WEBHOOK_ALLOW_PRIVATE),
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      breakerFailureThreshold: e.WEBHOOK_BREAKER_FAILURE_THRESHOLD,
+    },
+    dlq: { replayRate: e.DLQ_REPLAY_RATE },
+  };
+}
+
+/** The process environment: the one place in the code base that reads process.env. */
+export function processEnv(): Source {
+  return process.env;
+}
+
+/** For a process's main(): parse the environment, or print one line and exit 1. */
+export function loadConfigOrExit(overrides: Source = {}): Config {
+  try {
+    return loadConfig({ ...processEnv(), ...overrides });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,116 @@
+import { z } from "zod";
+
+/** Whole seconds or a duration such as "60s", "2m", "500ms"; always read as milliseconds. */
+const duration = (defaultMs: number) =>
+  z
+    .union([z.number(), z.string()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === "") return defaultMs;
+      const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(String(value).trim());
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: `expected seconds or a duration like 60s, 2m, 500ms; got "${value}"` });
+        return z.NEVER;
+      }
+      const unit = match[2] ?? "s";
+      const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
+      return Math.round(Number(match[1]) * factor);
+    });
+
+const int = (defaultValue: number, min = 0) => z.coerce.number().int().min(min).default(defaultValue);
+const port = (defaultValue: number) => z.coerce.number().int().min(0).max(65535).default(defaultValue);
+const bool = (defaultValue: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? defaultValue : ["true", "1", "yes"].includes(v)));
+/** Whole sends per second allowed to a provider; 0 (the default) is unlimited. */
+const rate = () => z.coerce.number().int().min(0).max(100_000).default(0);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const url = (defaultValue: string, protocols: string[]) =>
+  z
+    .string()
+    .default(defaultValue)
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+
+/** Every environment variable the platform reads, with its default. The contract lists them. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  LOG_LEVEL: z.enum(["error", "warn", "info", "http", "debug", "silly"]).default("info"),
+
+  DATABASE_URL: url("postgresql://postgres@127.0.0.1:5432/notifications", ["postgresql:", "postgres:"]),
+  DATABASE_POOL_SIZE: int(10, 1),
+  REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  REDIS_KEY_PREFIX: z.string().default("herald:"),
+  RABBITMQ_URL: url("amqp://guest:guest@127.0.0.1:5672", ["amqp:", "amqps:"]),
+  RABBITMQ_MANAGEMENT_URL: url("http://guest:guest@127.0.0.1:15672", ["http:", "https:"]),
+
+  API_KEYS: optionalString,
+
+  GATEWAY_PORT: port(8000),
+  EMAIL_WORKER_PORT: port(8001),
+  PUSH_WORKER_PORT: port(8002),
+  USER_SERVICE_PORT: port(8003),
+  TEMPLATE_SERVICE_PORT: port(8004),
+  SMS_WORKER_PORT: port(8005),
+  WEBHOOK_WORKER_PORT: port(8006),
+  DEV_INBOX_PORT: port(8007),
+  DEV_SMTP_PORT: port(1025),
+  DEV_SMTP_HOST: z.string().default("127.0.0.1"),
+  USER_SERVICE_URL: optionalString,
+  TEMPLATE_SERVICE_URL: optionalString,
+
+  SMTP_HOST: optionalString,
+  SMTP_PORT: port(587),
+  SMTP_USER: optionalString,
+  SMTP_PASSWORD: optionalString,
+  SMTP_SECURE: bool(false),
+  SMTP_MAX_CONNECTIONS: int(5, 1),
+  SMTP_TIMEOUT: duration(15_000),
+  EMAIL_FROM: z.string().default("Herald <no-reply@herald.local>"),
+
+  FIREBASE_SERVICE_ACCOUNT: optionalString,
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_FROM: optionalString,
+  TWILIO_WHATSAPP_FROM: optionalString,
+  PUSH_TIMEOUT: duration(10_000),
+  TWILIO_TIMEOUT: duration(10_000),
+  EMAIL_RATE_PER_SECOND: rate(),
+  PUSH_RATE_PER_SECOND: rate(),
+  SMS_RATE_PER_SECOND: rate(),
+  WHATSAPP_RATE_PER_SECOND: rate(),
+
+  CIRCUIT_BREAKER_FAILURE_THRESHOLD: int(5, 1),
+  CIRCUIT_BREAKER_RECOVERY_TIMEOUT: duration(60_000),
+  MAX_RETRY_ATTEMPTS: int(3, 0),
+  RETRY_BASE_DELAY_MS: int(2000, 1),
+  WORKER_PREFETCH: int(50, 1),
+  DELIVERY_LEASE: duration(60_000),
+
+  RATE_LIMIT_PER_USER: int(100, 1),
+  RATE_LIMIT_WINDOW: duration(60_000),
+  IDEMPOTENCY_TTL: duration(24 * 3_600_000),
+  OUTBOX_RELAY_INTERVAL: duration(1000),
+  OUTBOX_RELAY_AFTER: duration(5000),
+  SCHEDULER_INTERVAL: duration(1000),
+
+  // Webhook and Slack worker. WEBHOOK_ALLOW_PRIVATE unset: allowed in development and test only.
+  WEBHOOK_TIMEOUT: duration(10_000),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false", "1", "0", "yes", "no", ""]).optional(),
+  WEBHOOK_CONCURRENCY: int(20, 1),
+  WEBHOOK_BREAKER_FAILURE_THRESHOLD: int(20, 1),
+  // Dead-letter replay: dead letters replayed per second, across every gateway.
+  DLQ_REPLAY_RATE: int(100, 1),
+});
+
+export type Env = z.infer<typeof envSchema>;

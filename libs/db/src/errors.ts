@@ -1,0 +1,31 @@
+/** PostgreSQL SQLSTATE codes we act on. */
+const UNIQUE_VIOLATION = "23505";
+const CONNECTION_CLASS = "08";
+
+function codeOf(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const e = error as { code?: unknown; cause?: unknown; meta?: { code?: unknown } };
+  // Prisma's own code for a unique violation (it looks like a SQLSTATE, so it goes first).
+  if (e.code === "P2002") return UNIQUE_VIOLATION;
+  if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  return codeOf(e.cause);
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return codeOf(error) === UNIQUE_VIOLATION;
+}
+
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
+const NETWORK_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database/i;
+
+/** PostgreSQL is unreachable or refused the connection: callers answer 503, not 500. */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (typeof error !== "object" || error === null || depth > 5) return false;
+  const code = codeOf(error);
+  if (code?.startsWith(CONNECTION_CLASS) || code === "57P01" || code === "57P03") return true;
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.message === "string" && NETWORK_MESSAGE.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
+  return isDatabaseUnavailable(e.cause, depth + 1);
+}

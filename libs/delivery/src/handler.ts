@@ -1,0 +1,39 @@
+import type { Channel } from "@herald/db";
+import type { Logger } from "@herald/logger";
+import type { RenderedMessage, TemplateVersionView } from "@herald/templates";
+import type { UserProfile } from "@herald/users";
+import type { ClaimedDelivery } from "./repository";
+
+/** What a channel handler gets for one attempt. */
+export interface SendContext {
+  delivery: ClaimedDelivery;
+  user: UserProfile;
+  template: TemplateVersionView;
+  rendered: RenderedMessage;
+  logger: Logger;
+}
+
+export interface SendOutcome {
+  providerMessageId: string | null;
+  /** What the provider reported per recipient (push: each device's result): stored as JSON with the delivery. */
+  outcome?: unknown;
+}
+
+/**
+ * A channel's handler: a plain async function of (message, context) that sends through its
+ * provider or throws a DeliveryError. It knows nothing of queues, acks, retries or breakers.
+ */
+export interface ChannelHandler {
+  channel: Channel;
+  /** The provider's name: one breaker per provider. */
+  provider: string;
+  /** Sends that can usefully be in flight at once (the provider's connection pool). */
+  concurrency: number;
+  /**
+   * Its outbound rate budget, shared by every replica: `key` names it in Redis (default
+   * "<provider>:<channel>"), `perSecond` whole sends per second (default: the channel's
+   * *_RATE_PER_SECOND; 0 = unlimited). Messages wait for it; they are never failed for it.
+   */
+  budget?: { key?: string; perSecond?: number };
+  send(context: SendContext): Promise<SendOutcome>;
+}

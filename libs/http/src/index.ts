@@ -1,0 +1,18 @@
+export { createHttpApp } from "./app";
+export { Api, openApiDocument } from "./api";
+export { mergeOpenApi, OpenApiAggregator } from "./openapi-merge";
+export type { OpenApiDoc, OpenApiSource, MergeOptions } from "./openapi-merge";
+export { docsRoutes } from "./docs";
+export type { RouteSpec, RouteInput } from "./api";
+export type { HttpAppOptions } from "./app";
+export { send, sendError } from "./envelope";
+export type { Envelope, SendOptions } from "./envelope";
+export { requireApiKey } from "./auth";
+export { CORRELATION_HEADER } from "./correlation";
+export { parse, zodDetails } from "./validation";
+export { createRegistry, prom } from "./metrics";
+export type { Registry, Counter, Gauge, Histogram } from "./metrics";
+export type { HealthCheck } from "./health";
+export { listen } from "./listen";
+export type { Request, Response, Router, Express, RequestHandler } from "express";
+export { serviceProxy } from "./proxy";

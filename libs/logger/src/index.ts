@@ -1,0 +1,2 @@
+export { createLogger, withCorrelation } from "./logger";
+export type { Logger, LoggerOptions } from "./logger";

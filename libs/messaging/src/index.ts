@@ -1,0 +1,22 @@
+export {
+  EXCHANGE,
+  FAILED_QUEUE,
+  WORK_QUEUES,
+  MAX_PRIORITY,
+  PRIORITY_VALUES,
+  queueForRoutingKey,
+  delayQueueName,
+  declareTopology,
+} from "./topology";
+export type { WorkQueueName } from "./topology";
+export { AmqpConnection } from "./connection";
+export type { AmqpLogger } from "./connection";
+export { ConfirmPublisher, BrokerUnavailableError } from "./publisher";
+export type { OutgoingMessage } from "./publisher";
+export { QueueConsumer } from "./consumer";
+export type { Settlement, MessageHandler, ConsumerOptions } from "./consumer";
+export { HEADERS, deliveryMessage, parseMessage, headerString, deliveryOutgoing } from "./message";
+export type { MessageDefinition, DeliveryMessage, DeliveryEnvelope, ParseResult } from "./message";
+export { insertOutbox, OutboxPublisher, OutboxRelay } from "./outbox";
+export type { StoredOutgoing, OutboxRelayOptions, AlongsideWrites } from "./outbox";
+export type { ConsumeMessage } from "amqplib";

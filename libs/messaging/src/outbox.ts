@@ -1,0 +1,196 @@
+import type { Pool, PoolClient } from "pg";
+import { withTransaction } from "@herald/db";
+import type { AmqpLogger } from "./connection";
+import type { ConfirmPublisher, OutgoingMessage } from "./publisher";
+
+export interface StoredOutgoing extends OutgoingMessage {
+  outboxId: string;
+}
+
+/**
+ * Other writes that must commit with the outbox rows, as data-modifying CTEs of the same
+ * statement: `statements[i]` is the body of `WITH w<i> AS (...)`, with placeholders $1..$n
+ * numbering `params`. One statement is one round trip and atomic without BEGIN/COMMIT.
+ */
+export interface AlongsideWrites {
+  statements: string[];
+  params: unknown[];
+}
+
+/**
+ * Writes messages into the outbox (inside the caller's transaction, or together with `alongside`
+ * in one statement): one multi-row INSERT from a JSON array. Returns them with their outbox ids,
+ * in order.
+ */
+export async function insertOutbox(
+  client: PoolClient | Pool,
+  messages: OutgoingMessage[],
+  alongside: AlongsideWrites = { statements: [], params: [] },
+): Promise<StoredOutgoing[]> {
+  if (messages.length === 0 && alongside.statements.length === 0) return [];
+  const ctes = alongside.statements.map((sql, i) => `w${i} AS (${sql})`);
+  const param = alongside.params.length + 1;
+  const { rows } = await client.query<{ id: string }>(
+    `${ctes.length > 0 ? `WITH ${ctes.join(",\n")}\n` : ""}INSERT INTO outbox (exchange, routing_key, payload, headers, priority)
+     SELECT m.v->>'exchange', m.v->>'routing_key', m.v->'payload', m.v->'headers', (m.v->>'priority')::int
+       FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS m(v, n)
+      ORDER BY m.n
+     RETURNING id`,
+    [
+      ...alongside.params,
+      JSON.stringify(
+        messages.map((m) => ({ exchange: m.exchange, routing_key: m.routingKey, payload: m.body, headers: m.headers ?? {}, priority: m.priority ?? 0 })),
+      ),
+    ],
+  );
+  // Ids are drawn from the sequence in insertion order, which follows ORDER BY n.
+  const ids = rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return messages.map((m, i) => ({ ...m, outboxId: String(ids[i]) }));
+}
+
+/**
+ * Publishes committed outbox entries with broker confirms and deletes them once confirmed.
+ * Deletes are batched: one DELETE per flush for everything confirmed since the last one.
+ * What is not confirmed stays in the outbox for the relay.
+ */
+export class OutboxPublisher {
+  private confirmed: string[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly publisher: ConfirmPublisher,
+    private readonly logger: AmqpLogger,
+    private readonly flushDelayMs = 50,
+  ) {}
+
+  /** Publishes and waits for the confirms; never throws (the relay takes over what fails). */
+  async publish(messages: StoredOutgoing[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    const results = await this.publisher.publishAll(messages);
+    let ok = 0;
+    results.forEach((result, i) => {
+      if (result.status === "fulfilled") {
+        ok += 1;
+        this.confirmed.push(messages[i]!.outboxId);
+      }
+    });
+    if (ok < messages.length) {
+      const reason: unknown = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason;
+      this.logger.warn("publish not confirmed; the outbox relay will retry", {
+        unconfirmed: messages.length - ok,
+        error: reason instanceof Error ? reason.message : String(reason),
+      });
+    }
+    this.scheduleFlush();
+    return ok;
+  }
+
+  /** Deletes what has been confirmed so far; used at shutdown. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.flushing) await this.flushing;
+    if (this.confirmed.length === 0) return;
+    const ids = this.confirmed;
+    this.confirmed = [];
+    this.flushing = this.pool
+      .query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids])
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        // The rows stay and the relay republishes them: a duplicate the workers drop, never a loss.
+        this.logger.warn("could not delete confirmed outbox rows", { count: ids.length, error: String(error) });
+      })
+      .finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
+  private scheduleFlush(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.flushDelayMs);
+  }
+}
+
+export interface OutboxRelayOptions {
+  intervalMs: number;
+  /** Only rows older than this: younger ones are still being published by whoever wrote them. */
+  afterMs: number;
+  batchSize?: number;
+}
+
+/**
+ * Republishes outbox rows that nobody confirmed (the writer crashed, or the broker was away).
+ * Safe to run in every gateway replica: rows are claimed with FOR UPDATE SKIP LOCKED.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly publisher: ConfirmPublisher,
+    private readonly logger: AmqpLogger,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass; returns how many rows were published and deleted. */
+  async runOnce(): Promise<number> {
+    if (!this.publisher.isReady) return 0;
+    const done = await withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{
+        id: string;
+        exchange: string;
+        routing_key: string;
+        payload: unknown;
+        headers: Record<string, unknown>;
+        priority: number;
+      }>(
+        `SELECT id, exchange, routing_key, payload, headers, priority FROM outbox
+         WHERE created_at < now() - make_interval(secs => $1::float8 / 1000)
+         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [this.options.afterMs, this.options.batchSize ?? 500],
+      );
+      const results = await this.publisher.publishAll(
+        rows.map((r) => ({ exchange: r.exchange, routingKey: r.routing_key, body: r.payload, headers: r.headers, priority: r.priority })),
+      );
+      const confirmed = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);
+      if (confirmed.length > 0) await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [confirmed]);
+      return confirmed;
+    });
+    if (done.length > 0) this.logger.info("outbox relay republished messages", { count: done.length });
+    return done.length;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((error: unknown) => {
+          this.logger.warn("outbox relay pass failed", { error: String(error) });
+          return 0;
+        })
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, this.options.intervalMs);
+  }
+}

@@ -1,0 +1,27 @@
+export { AcceptService, rateLimitHeaders } from "./accept";
+export type { AcceptAnswer, AcceptContext, AcceptResult, AcceptDeps, AcceptedDelivery, BulkItemResult } from "./accept";
+export { AcceptWriter } from "./writer";
+export type { AcceptItem, WriteOutcome, RequestRow, DeliveryRow, AcceptWriterOptions } from "./writer";
+export { NotificationQueries, overallStatus } from "./status";
+export type { RequestView, DeliveryView, ListFilter } from "./status";
+export { cancelNotification, CANCELLABLE } from "./cancel";
+export { DeliveryScheduler } from "./scheduler";
+export type { DeliverySchedulerOptions } from "./scheduler";
+export { RoutingRules } from "./routing-rules";
+export type { RoutingRuleView } from "./routing-rules";
+export { EventService } from "./events";
+export {
+  sendSchema,
+  sendAtProblem,
+  idempotencyKeySchema,
+  MAX_SCHEDULE_AHEAD_MS,
+  MAX_BULK_ITEMS,
+  bulkSendSchema,
+  eventSchema,
+  eventTypeSchema,
+  routingRuleSchema,
+  routingRuleUpdateSchema,
+  listNotificationsSchema,
+} from "./schemas";
+export type { SendInput, EventInput, RoutingRuleInput, RoutingRuleUpdate, ListNotificationsQuery } from "./schemas";
+export { IdempotencyCache, bodyHash } from "./idempotency";

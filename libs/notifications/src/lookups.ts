@@ -1,0 +1,36 @@
+import type { Channel } from "@herald/db";
+import type { TemplateCatalog, TemplateVersionView } from "@herald/templates";
+import type { UserDirectory, UserProfile } from "@herald/users";
+
+/** How a send finds its user and its template versions. */
+export interface Lookups {
+  user(ref: string): Promise<UserProfile | undefined>;
+  version(templateId: string, channel: Channel, languages: (string | undefined)[], version?: number): Promise<TemplateVersionView | undefined>;
+}
+
+/** Straight through the (Redis-cached) directory and catalog: one send. */
+export function directLookups(users: UserDirectory, templates: TemplateCatalog): Lookups {
+  return {
+    user: (ref) => users.find(ref),
+    version: (templateId, channel, languages, version) => templates.resolve(templateId, channel, languages, version),
+  };
+}
+
+/** Each distinct question asked once: the items of one bulk share their users and templates. */
+export function memoizedLookups(inner: Lookups): Lookups {
+  const users = new Map<string, Promise<UserProfile | undefined>>();
+  const versions = new Map<string, Promise<TemplateVersionView | undefined>>();
+  const once = <T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
+    let value = map.get(key);
+    if (!value) {
+      value = load();
+      map.set(key, value);
+    }
+    return value;
+  };
+  return {
+    user: (ref) => once(users, ref, () => inner.user(ref)),
+    version: (templateId, channel, languages, version) =>
+      once(versions, JSON.stringify([templateId, channel, languages, version ?? null]), () => inner.version(templateId, channel, languages, version)),
+  };
+}

@@ -1,0 +1,106 @@
+import { AppError } from "@herald/errors";
+import { isUniqueViolation, newId, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
+import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
+import type { RoutingRuleInput, RoutingRuleUpdate } from "./schemas";
+
+export interface RoutingRuleView {
+  type: string;
+  template_id: string;
+  channels: Channel[];
+  priority: Priority;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+const TTL_SECONDS = 300;
+const key = (type: string) => `routing-rule:${type}`;
+
+function toView(row: RoutingRule): RoutingRuleView {
+  return {
+    type: row.eventType,
+    template_id: row.templateId,
+    channels: row.channels,
+    priority: row.priority,
+    enabled: row.enabled,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Routing rules: an event type -> the template, channels and priority it sends. Read through a
+ * Redis cache (POST /events reads a rule per event); every write invalidates it.
+ */
+export class RoutingRules {
+  private readonly cache: JsonCache;
+
+  constructor(
+    private readonly db: Database,
+    redis: Redis,
+    logger?: CacheLogger,
+  ) {
+    this.cache = new JsonCache(redis, TTL_SECONDS, logger);
+  }
+
+  /** The rule for an event type, cached; undefined when there is none. */
+  async find(type: string): Promise<RoutingRuleView | undefined> {
+    return this.cache.readThrough(key(type), async () => {
+      const row = await this.db.prisma.routingRule.findUnique({ where: { eventType: type } });
+      return row ? toView(row) : undefined;
+    });
+  }
+
+  async get(type: string): Promise<RoutingRuleView> {
+    const rule = await this.find(type);
+    if (!rule) throw AppError.notFound("Routing rule");
+    return rule;
+  }
+
+  /** Rules by type, in alphabetical order; `after` is the last type of the previous page. */
+  async list({ limit, after }: { limit: number; after?: string }): Promise<{ rules: RoutingRuleView[]; next: string | undefined }> {
+    const rows = await this.db.prisma.routingRule.findMany({
+      where: after ? { eventType: { gt: after } } : {},
+      orderBy: { eventType: "asc" },
+      take: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return { rules: page.map(toView), next: rows.length > limit ? page[page.length - 1]?.eventType : undefined };
+  }
+
+  /** 409 when the type already has a rule. */
+  async create(input: RoutingRuleInput): Promise<RoutingRuleView> {
+    const row = await this.db.prisma.routingRule
+      .create({
+        data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
+      })
+      .catch((error: unknown) => {
+        if (isUniqueViolation(error)) {
+          throw new AppError("conflict", `A routing rule for "${input.type}" already exists; PUT /routing-rules/${input.type} changes it`, [
+            { field: "type", message: "already has a rule" },
+          ]);
+        }
+        throw error;
+      });
+    await this.cache.delete(key(input.type));
+    return toView(row);
+  }
+
+  /** Replaces the rule's content; 404 when the type has none. */
+  async update(type: string, input: RoutingRuleUpdate): Promise<RoutingRuleView> {
+    const { count } = await this.db.prisma.routingRule.updateMany({
+      where: { eventType: type },
+      data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
+    });
+    await this.cache.delete(key(type));
+    if (count === 0) throw AppError.notFound("Routing rule");
+    const row = await this.db.prisma.routingRule.findUniqueOrThrow({ where: { eventType: type } });
+    return toView(row);
+  }
+
+  async delete(type: string): Promise<void> {
+    const { count } = await this.db.prisma.routingRule.deleteMany({ where: { eventType: type } });
+    await this.cache.delete(key(type));
+    if (count === 0) throw AppError.notFound("Routing rule");
+  }
+}

@@ -1,0 +1,97 @@
+import type { Pool } from "pg";
+import { withTransaction, type Channel, type Priority } from "@herald/db";
+import type { Logger } from "@herald/logger";
+import { deliveryOutgoing, insertOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
+
+export interface DeliverySchedulerOptions {
+  /** SCHEDULER_INTERVAL: how often due deliveries are looked for. */
+  intervalMs: number;
+  /** The most deliveries one transaction releases. */
+  batchSize?: number;
+}
+
+/**
+ * Releases scheduled (send_at) and held (quiet hours) deliveries when their release_at has come.
+ * They wait in PostgreSQL, not in the broker, so they survive any restart. Each pass, in one
+ * transaction, locks due rows with FOR UPDATE SKIP LOCKED, writes their outbox messages and marks
+ * them queued; after the commit it publishes them (the outbox relay covers a crash in between).
+ * Several gateways can run it at once: a row locked by one is skipped by the others.
+ *
+ * Preferences are checked again by the worker at send time; quiet hours are not (the release
+ * time was computed when the send was accepted).
+ */
+export class DeliveryScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = false;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly outbox: OutboxPublisher,
+    private readonly logger: Logger,
+    private readonly options: DeliverySchedulerOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Releases everything due now, batch after batch; returns how many deliveries were released. */
+  async runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const released = await this.releaseBatch();
+      total += released.length;
+      if (released.length > 0) await this.outbox.publish(released);
+      if (released.length < this.batchSize || this.stopped) break;
+    }
+    if (total > 0) this.logger.info("scheduler released deliveries", { count: total });
+    return total;
+  }
+
+  private releaseBatch(): Promise<StoredOutgoing[]> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ id: string; request_id: string; channel: Channel; priority: Priority; correlation_id: string }>(
+        `SELECT d.id, d.request_id, d.channel, d.priority, r.correlation_id
+           FROM deliveries d JOIN notification_requests r ON r.id = d.request_id
+          WHERE d.status IN ('scheduled', 'held') AND d.release_at <= now()
+          ORDER BY d.release_at
+          LIMIT $1
+          FOR UPDATE OF d SKIP LOCKED`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) return [];
+      const stored = await insertOutbox(
+        client,
+        rows.map((r) => deliveryOutgoing({ deliveryId: r.id, requestId: r.request_id, channel: r.channel, correlationId: r.correlation_id, priority: r.priority })),
+      );
+      await client.query(`UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+      return stored;
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((error: unknown) => {
+          this.logger.warn("scheduler pass failed", { error: String(error) });
+          return 0;
+        })
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(this.options.intervalMs);
+        });
+    }, delayMs);
+  }
+}

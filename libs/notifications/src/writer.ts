@@ -1,0 +1,294 @@
+import type { Pool, PoolClient } from "pg";
+import { isDatabaseUnavailable, withTransaction, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { insertOutbox, type AlongsideWrites, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+
+export interface RequestRow {
+  id: string;
+  userId: string;
+  userRef: string;
+  templateId: string | null;
+  templateVersion: number | null;
+  variables: Record<string, unknown>;
+  priority: Priority;
+  sendAt: Date | null;
+  idempotencyKey: string | null;
+  apiKeyId: string | null;
+  correlationId: string;
+  source: string;
+  eventType: string | null;
+}
+
+export interface DeliveryRow {
+  id: string;
+  requestId: string;
+  channel: Channel;
+  status: DeliveryStatus;
+  priority: Priority;
+  templateVersionId: string | null;
+  releaseAt: Date | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+}
+
+export interface IdempotencyRow {
+  scope: string;
+  key: string;
+  bodyHash: string;
+  response: unknown;
+  expiresAt: Date;
+}
+
+/** Everything one accepted send writes, in one transaction. */
+export interface AcceptItem {
+  request: RequestRow;
+  deliveries: DeliveryRow[];
+  outbox: OutgoingMessage[];
+  idempotency?: IdempotencyRow;
+}
+
+export type WriteOutcome =
+  | { kind: "created"; outbox: StoredOutgoing[] }
+  /** The idempotency key was taken (by an earlier request, or one committed meanwhile). */
+  | { kind: "duplicate"; bodyHash: string; response: unknown };
+
+interface Pending {
+  item: AcceptItem;
+  resolve(outcome: WriteOutcome): void;
+  reject(error: unknown): void;
+}
+
+export interface AcceptWriterOptions {
+  /** The most items one transaction writes. */
+  maxBatch?: number;
+  /** Transactions in flight at once; more requests wait and join the next batch. */
+  maxConcurrent?: number;
+  /**
+   * How long the first request of a batch waits for others to join (ms). A wider window means
+   * fewer, larger transactions (fewer commits and WAL flushes) for a little latency.
+   */
+  windowMs?: number;
+}
+
+/**
+ * Writes accepted sends to PostgreSQL in batches: whatever arrives while a transaction is in
+ * flight joins the next one, so under load one transaction with a few multi-row INSERTs carries
+ * hundreds of requests, and at low load a request waits for nobody.
+ *
+ * Idempotency is decided here, atomically: the key is inserted with ON CONFLICT in the same
+ * transaction as the request, so of two concurrent requests with one key exactly one commits;
+ * the other waits on the row lock and comes back as a duplicate with the winner's answer.
+ */
+export class AcceptWriter {
+  private readonly queue: Pending[] = [];
+  private active = 0;
+  private scheduled = false;
+  private readonly maxBatch: number;
+  private readonly maxConcurrent: number;
+  private readonly windowMs: number;
+  /** Transactions committed or tried, and the items they carried (for metrics and tests). */
+  readonly stats = { transactions: 0, items: 0 };
+
+  constructor(
+    private readonly pool: Pool,
+    options: AcceptWriterOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxConcurrent = options.maxConcurrent ?? 2;
+    this.windowMs = options.windowMs ?? 2;
+  }
+
+  write(item: AcceptItem): Promise<WriteOutcome> {
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  writeMany(items: AcceptItem[]): Promise<WriteOutcome>[] {
+    return items.map((item) => this.write(item));
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Let the requests of the next moment join the batch.
+    const run = () => {
+      this.scheduled = false;
+      while (this.active < this.maxConcurrent && this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.active += 1;
+        void this.flush(batch).finally(() => {
+          this.active -= 1;
+          if (this.queue.length > 0) this.schedule();
+        });
+      }
+    };
+    if (this.windowMs > 0) setTimeout(run, this.windowMs);
+    else setImmediate(run);
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    try {
+      const outcomes = await this.transaction(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(outcomes[i]!));
+    } catch (error) {
+      if (batch.length === 1 || isDatabaseUnavailable(error)) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      // One bad item must not fail the others: write each on its own.
+      for (const p of batch) {
+        await this.transaction([p.item]).then(
+          ([outcome]) => p.resolve(outcome!),
+          (e: unknown) => p.reject(e),
+        );
+      }
+    }
+  }
+
+  private async transaction(items: AcceptItem[]): Promise<WriteOutcome[]> {
+    this.stats.transactions += 1;
+    this.stats.items += items.length;
+    // Without idempotency keys the whole write is one statement: atomic on its own, one round trip.
+    if (items.every((item) => !item.idempotency)) return this.insert(this.pool, items);
+    return withTransaction(this.pool, (client) => this.insert(client, items));
+  }
+
+  private async insert(client: PoolClient | Pool, items: AcceptItem[]): Promise<WriteOutcome[]> {
+    const outcomes: (WriteOutcome | undefined)[] = items.map(() => undefined);
+    const duplicateOf = await this.claimKeys(client, items, outcomes);
+    const winners = items.filter((_, i) => outcomes[i] === undefined && !duplicateOf.has(i));
+    const stored = winners.length === 0 ? [] : await insertOutbox(client, winners.flatMap((w) => w.outbox), requestWrites(winners));
+    let cursor = 0;
+    items.forEach((item, i) => {
+      if (outcomes[i] !== undefined || duplicateOf.has(i)) return;
+      outcomes[i] = { kind: "created", outbox: stored.slice(cursor, cursor + item.outbox.length) };
+      cursor += item.outbox.length;
+    });
+    // A key given twice in one batch: the later ones get the first one's answer.
+    for (const [i, first] of duplicateOf) {
+      const winner = items[first]!;
+      outcomes[i] = { kind: "duplicate", bodyHash: winner.idempotency!.bodyHash, response: winner.idempotency!.response };
+    }
+    return outcomes as WriteOutcome[];
+  }
+
+  /**
+   * Inserts the batch's idempotency keys (taking over expired ones). Marks in `outcomes` the items
+   * whose key another request holds; returns the items that repeat a key of this same batch.
+   */
+  private async claimKeys(client: PoolClient | Pool, items: AcceptItem[], outcomes: (WriteOutcome | undefined)[]): Promise<Map<number, number>> {
+    const duplicateOf = new Map<number, number>();
+    const firstByKey = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!item.idempotency) return;
+      const id = `${item.idempotency.scope}\u0000${item.idempotency.key}`;
+      const first = firstByKey.get(id);
+      if (first === undefined) firstByKey.set(id, i);
+      else duplicateOf.set(i, first);
+    });
+    if (firstByKey.size === 0) return duplicateOf;
+    // A fixed order, so two batches never wait on each other's keys in opposite orders.
+    const keyed = [...firstByKey.values()].sort((a, b) => {
+      const x = items[a]!.idempotency!;
+      const y = items[b]!.idempotency!;
+      return x.scope === y.scope ? (x.key < y.key ? -1 : 1) : x.scope < y.scope ? -1 : 1;
+    });
+    const rows = keyed.map((i) => ({ ...items[i]!.idempotency!, requestId: items[i]!.request.id }));
+    const { rows: taken } = await client.query<{ scope: string; key: string }>(
+      `INSERT INTO idempotency_keys (scope, key, body_hash, request_id, response, expires_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::timestamptz[])
+       ON CONFLICT (scope, key) DO UPDATE
+         SET body_hash = EXCLUDED.body_hash, request_id = EXCLUDED.request_id, response = EXCLUDED.response,
+             created_at = now(), expires_at = EXCLUDED.expires_at
+         WHERE idempotency_keys.expires_at < now()
+       RETURNING scope, key`,
+      [
+        rows.map((r) => r.scope),
+        rows.map((r) => r.key),
+        rows.map((r) => r.bodyHash),
+        rows.map((r) => r.requestId),
+        rows.map((r) => JSON.stringify(r.response)),
+        rows.map((r) => r.expiresAt.toISOString()),
+      ],
+    );
+    const won = new Set(taken.map((t) => `${t.scope}\u0000${t.key}`));
+    const lost = keyed.filter((i) => !won.has(`${items[i]!.idempotency!.scope}\u0000${items[i]!.idempotency!.key}`));
+    if (lost.length === 0) return duplicateOf;
+    const { rows: existing } = await client.query<{ scope: string; key: string; body_hash: string; response: unknown }>(
+      `SELECT k.scope, k.key, k.body_hash, k.response FROM idempotency_keys k
+       JOIN unnest($1::text[], $2::text[]) AS q(scope, key) ON k.scope = q.scope AND k.key = q.key`,
+      [lost.map((i) => items[i]!.idempotency!.scope), lost.map((i) => items[i]!.idempotency!.key)],
+    );
+    for (const i of lost) {
+      const { scope, key } = items[i]!.idempotency!;
+      const row = existing.find((e) => e.scope === scope && e.key === key);
+      if (row) outcomes[i] = { kind: "duplicate", bodyHash: row.body_hash, response: row.response };
+    }
+    // Items of this batch that repeated a lost key share its answer.
+    for (const [i, first] of [...duplicateOf]) {
+      const answer = outcomes[first];
+      if (answer) {
+        outcomes[i] = answer;
+        duplicateOf.delete(i);
+      }
+    }
+    return duplicateOf;
+  }
+}
+
+/**
+ * The requests and deliveries of a batch, as the CTEs that go with the outbox INSERT (one
+ * statement). Rows travel as one JSON array per table: JSON.stringify is far cheaper than
+ * serialising a dozen parameter arrays element by element.
+ */
+function requestWrites(items: AcceptItem[]): AlongsideWrites {
+  const requests = items.map(({ request: r }) => ({
+    id: r.id,
+    user_id: r.userId,
+    user_ref: r.userRef,
+    template_id: r.templateId,
+    template_version: r.templateVersion,
+    variables: r.variables,
+    priority: r.priority,
+    send_at: r.sendAt?.toISOString() ?? null,
+    idempotency_key: r.idempotencyKey,
+    api_key_id: r.apiKeyId,
+    correlation_id: r.correlationId,
+    source: r.source,
+    event_type: r.eventType,
+  }));
+  const deliveries = items.flatMap((item) =>
+    item.deliveries.map((d) => ({
+      id: d.id,
+      request_id: d.requestId,
+      channel: d.channel,
+      status: d.status,
+      priority: d.priority,
+      template_version_id: d.templateVersionId,
+      release_at: d.releaseAt?.toISOString() ?? null,
+      last_error: d.lastError,
+      last_error_code: d.lastErrorCode,
+    })),
+  );
+  return {
+    statements: [
+      `INSERT INTO notification_requests
+         (id, user_id, user_ref, template_id, template_version, variables, priority, send_at,
+          idempotency_key, api_key_id, correlation_id, source, event_type)
+       SELECT r.id, r.user_id, r.user_ref, r.template_id, r.template_version, r.variables, r.priority, r.send_at,
+              r.idempotency_key, r.api_key_id, r.correlation_id, r.source, r.event_type
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, user_id uuid, user_ref text, template_id text,
+              template_version int, variables jsonb, priority "Priority", send_at timestamptz, idempotency_key text,
+              api_key_id text, correlation_id text, source text, event_type text)`,
+      `INSERT INTO deliveries
+         (id, request_id, channel, status, priority, template_version_id, release_at, last_error, last_error_code,
+          failed_at)
+       SELECT d.id, d.request_id, d.channel, d.status, d.priority, d.template_version_id, d.release_at, d.last_error,
+              d.last_error_code, CASE WHEN d.status = 'failed' THEN now() END
+         FROM jsonb_to_recordset($2::jsonb) AS d(id uuid, request_id uuid, channel "Channel", status "DeliveryStatus",
+              priority "Priority", template_version_id uuid, release_at timestamptz, last_error text, last_error_code text)`,
+    ],
+    params: [JSON.stringify(requests), JSON.stringify(deliveries)],
+  };
+}

@@ -1,0 +1,3 @@
+export { openRuntime, runMain } from "./runtime";
+export type { Runtime, RuntimeOptions } from "./runtime";
+export { Releasers } from "./releasers";

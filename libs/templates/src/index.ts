@@ -1,0 +1,16 @@
+export { TemplateCatalog, languageCandidates } from "./catalog";
+export { TemplateService } from "./service";
+export { validateContent, textWarnings, isJsonChannel } from "./validate";
+export type { ContentWarning } from "./validate";
+export { checkTemplate, variablesOf, renderText, renderHtml, sampleView, missingVariables } from "./mustache";
+export { smsSegments } from "./sms";
+export type { SmsSegments } from "./sms";
+export type { Preview, PreviewResult } from "./preview";
+export type { TemplateProblem } from "./mustache";
+export { renderVersion } from "./render";
+export { renderJson } from "./json";
+export type { RenderedMessage } from "./render";
+export { createTemplateSchema, updateTemplateSchema, variantContentSchema, previewSchema, templateIdSchema, languageSchema } from "./schemas";
+export type { CreateTemplateInput, UpdateTemplateInput, VariantContent, PreviewInput } from "./schemas";
+export type { TemplateView, TemplateVersionView } from "./view";
+export { WELCOME_EMAIL } from "./samples";

@@ -1,0 +1,141 @@
+import { AppError } from "@herald/errors";
+import { newId, type Channel, type Database, Prisma } from "@herald/db";
+import type { TemplateCatalog } from "./catalog";
+import { previewTemplate, type PreviewResult } from "./preview";
+import type { CreateTemplateInput, PreviewInput, UpdateTemplateInput, VariantContent } from "./schemas";
+import { validateContent } from "./validate";
+import { toVersionView, type TemplateVersionView, type TemplateView } from "./view";
+
+function versionData(templateId: string, content: VariantContent, version: number): Prisma.TemplateVersionUncheckedCreateInput {
+  return {
+    id: newId(),
+    templateId,
+    channel: content.channel,
+    language: content.language,
+    version,
+    subject: content.subject ?? null,
+    bodyText: content.body_text,
+    bodyHtml: content.body_html ?? null,
+    title: content.title ?? null,
+    data: content.data ?? Prisma.DbNull,
+    image: content.image ?? null,
+    variables: content.variables,
+  };
+}
+
+/** The write side of templates: every change makes a new immutable version and invalidates the cache. */
+export class TemplateService {
+  constructor(
+    private readonly db: Database,
+    private readonly catalog: TemplateCatalog,
+  ) {}
+
+  /** A new template, or a new variant (channel, language) of an existing one. 409 if it exists. */
+  async create(input: CreateTemplateInput): Promise<TemplateVersionView> {
+    validateContent(input);
+    const { template_id: templateId } = input;
+    const row = await this.db.prisma.$transaction(async (tx) => {
+      const template = await tx.template.findUnique({ where: { id: templateId } });
+      if (!template) {
+        await tx.template.create({
+          data: { id: templateId, name: input.name, defaultLanguage: input.default_language ?? input.language },
+        });
+      } else if (template.deletedAt) {
+        await tx.template.update({
+          where: { id: templateId },
+          data: { deletedAt: null, name: input.name, defaultLanguage: input.default_language ?? input.language },
+        });
+      }
+      const variantKey = { templateId, channel: input.channel, language: input.language };
+      const variant = await tx.templateVariant.findUnique({ where: { templateId_channel_language: variantKey } });
+      if (variant && !variant.deletedAt) {
+        throw new AppError("conflict", `Template ${templateId} already has a ${input.channel} variant in ${input.language}; PUT makes a new version`);
+      }
+      const version = (variant?.currentVersion ?? 0) + 1;
+      await tx.templateVariant.upsert({
+        where: { templateId_channel_language: variantKey },
+        create: { ...variantKey, currentVersion: version },
+        update: { currentVersion: version, deletedAt: null },
+      });
+      return tx.templateVersion.create({ data: versionData(templateId, input, version) });
+    });
+    await this.catalog.invalidate(templateId);
+    return toVersionView(row);
+  }
+
+  /** A new version of an existing variant. */
+  async update(templateId: string, input: UpdateTemplateInput): Promise<TemplateVersionView> {
+    validateContent(input);
+    const row = await this.db.prisma.$transaction(async (tx) => {
+      const variantKey = { templateId, channel: input.channel, language: input.language };
+      const variant = await tx.templateVariant.findUnique({ where: { templateId_channel_language: variantKey } });
+      if (!variant || variant.deletedAt) {
+        throw AppError.notFound(`Template ${templateId} (${input.channel}, ${input.language})`);
+      }
+      const { currentVersion } = await tx.templateVariant.update({
+        where: { templateId_channel_language: variantKey },
+        data: { currentVersion: { increment: 1 } },
+      });
+      if (input.name) await tx.template.update({ where: { id: templateId }, data: { name: input.name } });
+      return tx.templateVersion.create({ data: versionData(templateId, input, currentVersion) });
+    });
+    await this.catalog.invalidate(templateId);
+    return toVersionView(row);
+  }
+
+  async get(templateId: string, filter: { channel?: Channel; language?: string } = {}): Promise<TemplateView> {
+    const template = await this.catalog.get(templateId);
+    if (!template) throw AppError.notFound(`Template ${templateId}`);
+    const variants = template.variants.filter(
+      (v) => (!filter.channel || v.channel === filter.channel) && (!filter.language || v.language === filter.language),
+    );
+    if (variants.length === 0) throw AppError.notFound(`Template ${templateId} (${filter.channel ?? "any"}, ${filter.language ?? "any"})`);
+    return { ...template, variants };
+  }
+
+  /**
+   * Deletes every variant, or only those matching channel/language. Versions are kept (deliveries
+   * accepted before the delete still render), but the template can no longer be used.
+   */
+  async delete(templateId: string, filter: { channel?: Channel; language?: string } = {}): Promise<void> {
+    const now = new Date();
+    const deleted = await this.db.prisma.$transaction(async (tx) => {
+      const { count } = await tx.templateVariant.updateMany({
+        where: { templateId, deletedAt: null, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) },
+        data: { deletedAt: now },
+      });
+      const live = await tx.templateVariant.count({ where: { templateId, deletedAt: null } });
+      if (count > 0 && live === 0) await tx.template.update({ where: { id: templateId }, data: { deletedAt: now } });
+      return count;
+    });
+    await this.catalog.invalidate(templateId);
+    if (deleted === 0) throw AppError.notFound(`Template ${templateId}`);
+  }
+
+  async list(options: { limit: number; after?: string }): Promise<{ templates: TemplateView[]; next: string | undefined }> {
+    const rows = await this.db.prisma.template.findMany({
+      where: { deletedAt: null, ...(options.after ? { id: { gt: options.after } } : {}) },
+      orderBy: { id: "asc" },
+      take: options.limit + 1,
+      select: { id: true },
+    });
+    const page = rows.slice(0, options.limit);
+    const templates = (await Promise.all(page.map((r) => this.catalog.get(r.id)))).filter((t): t is TemplateView => t !== undefined);
+    return { templates, next: rows.length > options.limit ? page[page.length - 1]?.id : undefined };
+  }
+
+  /** Renders the variant a send would use, without sending. */
+  async preview(templateId: string, input: PreviewInput): Promise<PreviewResult> {
+    return previewTemplate(this.catalog, templateId, input);
+  }
+
+  /** Every version of every variant, deleted variants included (deliveries may still point at them). */
+  async versions(templateId: string, filter: { channel?: Channel; language?: string } = {}): Promise<TemplateVersionView[]> {
+    const rows = await this.db.prisma.templateVersion.findMany({
+      where: { templateId, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) },
+      orderBy: [{ channel: "asc" }, { language: "asc" }, { version: "desc" }],
+    });
+    if (rows.length === 0) throw AppError.notFound(`Template ${templateId}`);
+    return rows.map(toVersionView);
+  }
+}

@@ -1,0 +1,15 @@
+export { createTestEnv, TEST_API_KEY } from "./env";
+export type { TestEnv } from "./env";
+export { waitFor, sleep, busiestWindow } from "./wait";
+export { FakeSmtp, closedPort } from "./fake-smtp";
+export type { ReceivedMail, SmtpFault } from "./fake-smtp";
+export { uniqueName } from "./names";
+export { TcpProxy } from "./tcp-proxy";
+export { FakeWebhook, verifyWebhookSignature } from "./fake-webhook";
+export type { ReceivedWebhook, WebhookFault } from "./fake-webhook";
+export { TEST_TLS } from "./test-tls";
+export { FakeHttpApi, routingAgent } from "./fake-https";
+export { FakeFcm } from "./fake-fcm";
+export type { FcmBehaviour, FcmReceived, FakeServiceAccount } from "./fake-fcm";
+export { FakeTwilio } from "./fake-twilio";
+export type { TwilioBehaviour, TwilioReceived } from "./fake-twilio";

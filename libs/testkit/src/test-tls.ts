@@ -1,0 +1,25 @@
+/**
+ * TEST ONLY: a self-signed certificate for 127.0.0.1 and localhost (valid 2020-2119) and its key,
+ * for FakeWebhook's HTTPS mode. Clients trust it by passing TEST_TLS.cert as their only CA.
+ * Made with openssl (EC P-256); it protects nothing and is public on purpose.
+ */
+export const TEST_TLS = {
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgmLhAYSphEElgflhw
+Yo8VC3eJ3LlzOOr2rIR36kVpN/2hRANCAAR5qE2CEjKyc0dt9osOuO8jjX1KVNoy
+Xa9TdoIEqEBSDkrqIX01sM5GE5oh7Z+vP/1gXn5NtA/YnURHXK89X4nZ
+-----END PRIVATE KEY-----
+`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBozCCAUigAwIBAgIBATAKBggqhkjOPQQDAjAfMR0wGwYDVQQDDBRIZXJhbGQg
+dGVzdCByZWNlaXZlcjAgFw0yMDAxMDEwMDAwMDBaGA8yMTE5MTIzMTAwMDAwMFow
+HzEdMBsGA1UEAwwUSGVyYWxkIHRlc3QgcmVjZWl2ZXIwWTATBgcqhkjOPQIBBggq
+hkjOPQMBBwNCAAR5qE2CEjKyc0dt9osOuO8jjX1KVNoyXa9TdoIEqEBSDkrqIX01
+sM5GE5oh7Z+vP/1gXn5NtA/YnURHXK89X4nZo3MwcTAaBgNVHREEEzARhwR/AAAB
+gglsb2NhbGhvc3QwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAoQwEwYD
+VR0lBAwwCgYIKwYBBQUHAwEwHQYDVR0OBBYEFO/roWBIgPakPlZmRFtfeyTH/y16
+MAoGCCqGSM49BAMCA0kAMEYCIQClqr9b/Rd5QcXB1JucPSd+iNbUwgRVMeFhiu9q
+0lVcFwIhAL+4CyTQhpGBIIPQnBKzmZLYkM+6rqNWGU28HLAxoz6G
+-----END CERTIFICATE-----
+`,
+};
