@@ -16,7 +16,7 @@ describe("the SMTP circuit breaker", () => {
       RETRY_BASE_DELAY_MS: "100",
       MAX_RETRY_ATTEMPTS: "20",
       CIRCUIT_BREAKER_FAILURE_THRESHOLD: "3",
-      CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "1500ms",
+      CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "3000ms",
     });
     ({ env, smtp, app, cleanup } = world);
     worker = world.worker!;
@@ -42,18 +42,19 @@ describe("the SMTP circuit breaker", () => {
     expect(failuresWhenOpened).toBeGreaterThanOrEqual(3);
 
     // While open nothing reaches SMTP: the retried messages wait in the work queue, unretried.
-    await sleep(700);
+    await waitFor(async () => (await env.queueDepth("email.queue")) >= 1, { what: "work waiting in email.queue" });
+    await sleep(300);
     expect(smtp.attempts.length).toBe(failuresWhenOpened);
-    expect(await env.queueDepth("email.queue")).toBeGreaterThan(0);
+    expect(states).toEqual(["open"]);
 
     // Half-open with the server still failing: exactly one trial, and the breaker opens again.
-    await waitFor(() => smtp.attempts.length > failuresWhenOpened, { timeoutMs: 5000, what: "the half-open trial" });
+    await waitFor(() => smtp.attempts.length > failuresWhenOpened, { timeoutMs: 10_000, what: "the half-open trial" });
     await waitFor(() => breaker.state === "open", { what: "the breaker to reopen" });
     expect(smtp.attempts.length).toBe(failuresWhenOpened + 1);
 
     // The server recovers: the next trial succeeds, the breaker closes, everything goes out once.
     smtp.clearFaults();
-    await waitFor(() => breaker.state === "closed", { timeoutMs: 5000, what: "the breaker to close" });
+    await waitFor(() => breaker.state === "closed", { timeoutMs: 10_000, what: "the breaker to close" });
     await waitFor(() => users.every((u) => smtp.received.some((m) => m.to === u.email)), { timeoutMs: 10_000, what: "every mail" });
     for (const u of users) expect(smtp.received.filter((m) => m.to === u.email)).toHaveLength(1);
     expect(states).toEqual(["open", "half_open", "open", "half_open", "closed"]);

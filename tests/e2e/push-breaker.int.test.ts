@@ -54,18 +54,19 @@ describe("the FCM circuit breaker", () => {
         return sendOrder(app, user.id, "push");
       }),
     );
-    await sleep(600);
+    await waitFor(async () => (await env.queueDepth("push.queue")) >= 3, { what: "work waiting in push.queue" });
+    await sleep(300);
     expect(fcm.sends.length).toBe(atOpen);
-    expect(await env.queueDepth("push.queue")).toBeGreaterThanOrEqual(3);
+    expect(states).toEqual(["open"]);
 
     // Half-open with FCM still failing: exactly one trial, and it opens again.
-    await waitFor(() => fcm.sends.length > atOpen, { timeoutMs: 5000, what: "the half-open trial" });
+    await waitFor(() => fcm.sends.length > atOpen, { timeoutMs: 10_000, what: "the half-open trial" });
     await waitFor(() => breaker.state === "open", { what: "the breaker to reopen" });
     expect(fcm.sends.length).toBe(atOpen + 1);
 
     // FCM recovers: the next trial succeeds, the breaker closes, everything is delivered once.
     fcm.clearFaults();
-    await waitFor(() => breaker.state === "closed", { timeoutMs: 5000, what: "the breaker to close" });
+    await waitFor(() => breaker.state === "closed", { timeoutMs: 10_000, what: "the breaker to close" });
     await waitFor(() => users.every((u, i) => fcm.received.some((m) => m.token === (i < 4 ? `brk-${i}` : `brk-late-${i - 4}`))), {
       timeoutMs: 10_000,
       what: "every push",

@@ -26,6 +26,8 @@ describe("the Twilio circuit breaker (one for SMS and WhatsApp)", () => {
   it("opens on Twilio 5xx, holds SMS and WhatsApp in sms.queue while open, and delivers each once after recovery", async () => {
     const breaker = worker.breakers.get("twilio")!;
     expect([...worker.breakers.keys()]).toEqual(["twilio"]);
+    const states: string[] = [];
+    for (const state of ["open", "half_open", "closed"]) breaker.on(state, () => states.push(state));
     twilio.fail("server_error");
     const users = await Promise.all(Array.from({ length: 4 }, () => createDeviceUser(app)));
     const requests = await Promise.all(users.map((u, i) => sendOrder(app, u.id, i % 2 === 0 ? "sms" : "whatsapp")));
@@ -38,12 +40,13 @@ describe("the Twilio circuit breaker (one for SMS and WhatsApp)", () => {
     const late = await createDeviceUser(app);
     users.push(late);
     requests.push(await sendOrder(app, late.id, "whatsapp"));
-    await sleep(600);
+    await waitFor(async () => (await env.queueDepth("sms.queue")) >= 1, { what: "work waiting in sms.queue" });
+    await sleep(300);
     expect(twilio.sends.length).toBe(atOpen);
-    expect(await env.queueDepth("sms.queue")).toBeGreaterThan(0);
+    expect(states).toEqual(["open"]);
 
     twilio.clearFaults();
-    await waitFor(() => breaker.state === "closed", { timeoutMs: 5000, what: "the breaker to close" });
+    await waitFor(() => breaker.state === "closed", { timeoutMs: 10_000, what: "the breaker to close" });
     await expectAllSent(app, requests, 3);
     for (const [i, user] of users.entries()) {
       const address = i % 2 === 0 && i < 4 ? user.phone : `whatsapp:${user.phone}`;

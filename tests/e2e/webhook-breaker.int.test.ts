@@ -17,7 +17,7 @@ describe("the webhook circuit breaker", () => {
       // The webhook worker's own threshold applies, not the general one.
       CIRCUIT_BREAKER_FAILURE_THRESHOLD: "1000",
       WEBHOOK_BREAKER_FAILURE_THRESHOLD: "3",
-      CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "1500ms",
+      CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "3000ms",
       // One send at a time, so that none is still in flight when the breaker opens.
       WEBHOOK_CONCURRENCY: "1",
     });
@@ -49,18 +49,19 @@ describe("the webhook circuit breaker", () => {
     expect(whenOpened).toBeGreaterThanOrEqual(3);
 
     // While open nothing is posted: the messages wait in webhook.queue, not burning retries.
-    await sleep(700);
+    await waitFor(async () => (await env.queueDepth("webhook.queue")) >= 1, { what: "work waiting in webhook.queue" });
+    await sleep(300);
     expect(receiver.requests.length).toBe(whenOpened);
-    expect(await env.queueDepth("webhook.queue")).toBeGreaterThan(0);
+    expect(states).toEqual(["open"]);
 
     // Half-open with the receiver still failing: exactly one trial, and the breaker opens again.
-    await waitFor(() => receiver.requests.length > whenOpened, { timeoutMs: 5000, what: "the half-open trial" });
+    await waitFor(() => receiver.requests.length > whenOpened, { timeoutMs: 10_000, what: "the half-open trial" });
     await waitFor(() => breaker.state === "open", { what: "the breaker to reopen" });
     expect(receiver.requests.length).toBe(whenOpened + 1);
 
     // The receiver recovers: the next trial succeeds, the breaker closes, every webhook goes out once.
     receiver.clearFaults();
-    await waitFor(() => breaker.state === "closed", { timeoutMs: 5000, what: "the breaker to close" });
+    await waitFor(() => breaker.state === "closed", { timeoutMs: 10_000, what: "the breaker to close" });
     await waitFor(() => users.every((_, i) => receiver.received.some((r) => r.path === `/u${i}`)), { timeoutMs: 10_000, what: "every webhook" });
     users.forEach((_, i) => expect(receiver.received.filter((r) => r.path === `/u${i}`)).toHaveLength(1));
     expect(states).toEqual(["open", "half_open", "open", "half_open", "closed"]);
