@@ -55,8 +55,11 @@ export async function prepare(users: number): Promise<BenchEnvironment> {
   await new TemplateService(db, new TemplateCatalog(db, redis)).create(WELCOME_EMAIL);
   const service = new UserService(db, new UserDirectory(db, redis));
   const userIds: string[] = [];
-  for (let i = 0; i < users; i += 1) {
-    userIds.push((await service.create({ email: `bench${i}@example.com`, name: `Bench ${i}` })).id);
+  // In groups of 20 (in order): one at a time, 2,000 users took a minute of the run.
+  for (let first = 0; first < users; first += 20) {
+    const group = Array.from({ length: Math.min(20, users - first) }, (_, i) => first + i);
+    const created = await Promise.all(group.map((i) => service.create({ email: `bench${i}@example.com`, name: `Bench ${i}` })));
+    userIds.push(...created.map((u) => u.id));
   }
   const keys = await redis.keys(`${NAME}:*`);
   if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(NAME.length + 1)));

@@ -42,6 +42,10 @@ describe("an email send, end to end", () => {
     expect(status.deliveries[0]!.provider_message_id).toContain("@herald>");
     // The confirmed outbox row is deleted in the publisher's next flush, which may land after the mail.
     await waitFor(async () => (await env.db.prisma.outboxMessage.count()) === 0, { what: "the outbox to drain" });
+    // The accept write shows in /metrics: one write carrying this send.
+    const metrics = (await request(app).get("/metrics")).text;
+    expect(metrics).toMatch(/^accept_written_items_total\{[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^accept_write_duration_seconds_count\{[^}]*\} 1$/m);
   });
 
   it("escapes variables in the HTML body but not in the text body", async () => {

@@ -1,4 +1,4 @@
-import { createHttpApp, OpenApiAggregator, serviceProxy, type Express } from "@herald/http";
+import { createHttpApp, OpenApiAggregator, prom, serviceProxy, type Express, type Registry } from "@herald/http";
 import {
   AcceptService,
   AcceptWriter,
@@ -53,7 +53,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   releasers.add("scheduler", () => scheduler.stop());
 
   const users = new UserDirectory(db, redis, logger);
-  const writer = new AcceptWriter(db.pool);
+  const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry) });
   const accept = new AcceptService({
     users,
     templates: new TemplateCatalog(db, redis, logger),
@@ -103,4 +103,19 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     },
   });
   return { app, relay, publisher, scheduler, writer };
+}
+
+/** The accept writer's statements: how long they take and how many sends each carries. */
+function writerMetrics(registry: Registry): (items: number, seconds: number) => void {
+  const duration = new prom.Histogram({
+    name: "accept_write_duration_seconds",
+    help: "Time of each accept write (one statement, or a transaction when idempotency keys are claimed)",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const items = new prom.Counter({ name: "accept_written_items_total", help: "Sends written by the accept writer", registers: [registry] });
+  return (count, seconds) => {
+    duration.observe(seconds);
+    items.inc(count);
+  };
 }

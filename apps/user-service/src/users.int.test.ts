@@ -68,6 +68,33 @@ describe("user service", () => {
     expect(invalid.body.error.details[0].field).toBe("quiet_hours.start");
   });
 
+  it("the directory (the send path's own SQL) reads the same profile the service answers; an id wins over an equal external_id", async () => {
+    const created = await request(app)
+      .post("/users")
+      .set(AUTH)
+      .send({ external_id: "dir-1", name: "Grace", email: "g@example.com", phone: "+14155550100", language: "fr", timezone: "Europe/Paris" });
+    const id = created.body.data.id as string;
+    for (const [token, platform] of [["dir-tok-1", "ios"], ["dir-tok-2", "web"]]) {
+      expect((await request(app).post(`/users/${id}/devices`).set(AUTH).send({ token, platform })).status).toBe(201);
+    }
+    expect((await request(app).put(`/users/${id}/preferences`).set(AUTH).send({ sms_enabled: false, quiet_hours: { start: "22:00", end: "07:00" } })).status).toBe(200);
+    // The list is built from Prisma rows: the reference the directory's SQL must match.
+    const [served] = (await request(app).get("/users?external_id=dir-1").set(AUTH)).body.data;
+    const directory = new UserDirectory(env.db, env.redis);
+    for (const ref of [id, "dir-1"]) expect(await directory.load(ref)).toEqual(served);
+    expect(served.devices.map((d: { token: string }) => d.token)).toEqual(["dir-tok-1", "dir-tok-2"]);
+    expect(served.preferences).toMatchObject({ sms_enabled: false, quiet_hours: { start: "22:00", end: "07:00", timezone: "Europe/Paris" } });
+
+    const plain = (await request(app).post("/users").set(AUTH).send({})).body.data;
+    const listed = (await request(app).get("/users?limit=100").set(AUTH)).body.data as { id: string }[];
+    expect(await directory.load(plain.id)).toEqual(listed.find((u) => u.id === plain.id));
+    const impostor = (await request(app).post("/users").set(AUTH).send({ external_id: id, name: "Impostor" })).body.data;
+    expect((await directory.load(id))?.name).toBe("Grace");
+    expect((await request(app).delete(`/users/${id}`).set(AUTH)).status).toBe(204);
+    expect((await directory.load(id))?.id).toBe(impostor.id);
+    expect(await directory.load("dir-1")).toBeUndefined();
+  });
+
   it("lists users oldest first with a cursor, leaves deleted users out, filters by email and external_id", async () => {
     const ids: string[] = [];
     for (const n of [1, 2, 3, 4, 5]) {

@@ -67,6 +67,8 @@ export interface AcceptWriterOptions {
    * fewer, larger transactions (fewer commits and WAL flushes) for a little latency.
    */
   windowMs?: number;
+  /** Called after each statement or transaction, failed ones included (metrics). */
+  onWrite?: (items: number, seconds: number) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export class AcceptWriter {
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private readonly windowMs: number;
+  private readonly onWrite: AcceptWriterOptions["onWrite"];
   /** Transactions committed or tried, and the items they carried (for metrics and tests). */
   readonly stats = { transactions: 0, items: 0 };
 
@@ -95,6 +98,7 @@ export class AcceptWriter {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxConcurrent = options.maxConcurrent ?? 2;
     this.windowMs = options.windowMs ?? 2;
+    this.onWrite = options.onWrite;
   }
 
   write(item: AcceptItem): Promise<WriteOutcome> {
@@ -149,9 +153,14 @@ export class AcceptWriter {
   private async transaction(items: AcceptItem[]): Promise<WriteOutcome[]> {
     this.stats.transactions += 1;
     this.stats.items += items.length;
-    // Without idempotency keys the whole write is one statement: atomic on its own, one round trip.
-    if (items.every((item) => !item.idempotency)) return this.insert(this.pool, items);
-    return withTransaction(this.pool, (client) => this.insert(client, items));
+    const started = process.hrtime.bigint();
+    try {
+      // Without idempotency keys the whole write is one statement: atomic on its own, one round trip.
+      if (items.every((item) => !item.idempotency)) return await this.insert(this.pool, items);
+      return await withTransaction(this.pool, (client) => this.insert(client, items));
+    } finally {
+      this.onWrite?.(items.length, Number(process.hrtime.bigint() - started) / 1e9);
+    }
   }
 
   private async insert(client: PoolClient | Pool, items: AcceptItem[]): Promise<WriteOutcome[]> {

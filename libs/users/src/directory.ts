@@ -1,7 +1,6 @@
-import type { Database } from "@herald/db";
+import { isUuid, type Database, type Device } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
-import { byRef } from "./lookup";
-import { PROFILE_INCLUDE, toProfile } from "./mapping";
+import { toProfile } from "./mapping";
 import type { UserProfile } from "./profile";
 
 const TTL_SECONDS = 300;
@@ -27,13 +26,86 @@ export class UserDirectory {
     return this.cache.readThrough(key(ref), () => this.load(ref));
   }
 
+  /**
+   * Straight from PostgreSQL, in one statement on the pg pool: this is every cache miss of the send
+   * path, and the same read through Prisma costs about 6 ms of CPU (its query compiler) against a
+   * fraction of a millisecond here. The id wins over an external_id that happens to equal it.
+   */
   async load(ref: string): Promise<UserProfile | undefined> {
-    const row = await byRef(ref, (where) => this.db.prisma.user.findFirst({ where, include: PROFILE_INCLUDE }));
-    return row ? toProfile(row) : undefined;
+    const { rows } = await this.db.pool.query<ProfileRow>(PROFILE_SQL, [isUuid(ref) ? ref : null, ref]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return toProfile({
+      id: row.id,
+      externalId: row.external_id,
+      name: row.name,
+      email: row.email,
+      phone: row.phone,
+      language: row.language,
+      timezone: row.timezone,
+      webhookUrl: row.webhook_url,
+      slackWebhookUrl: row.slack_webhook_url,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      preferences: row.preferences && {
+        emailEnabled: row.preferences.email_enabled,
+        pushEnabled: row.preferences.push_enabled,
+        smsEnabled: row.preferences.sms_enabled,
+        whatsappEnabled: row.preferences.whatsapp_enabled,
+        webhookEnabled: row.preferences.webhook_enabled,
+        slackEnabled: row.preferences.slack_enabled,
+        quietHoursStart: row.preferences.quiet_hours_start,
+        quietHoursEnd: row.preferences.quiet_hours_end,
+        quietHoursTimezone: row.preferences.quiet_hours_timezone,
+      },
+      devices: row.devices.map((d) => ({ token: d.token, platform: d.platform, createdAt: new Date(d.created_at) })),
+    });
   }
 
   /** Drops every cached form of these users (by id and by external id). */
   async invalidate(...refs: (string | null | undefined)[]): Promise<void> {
     await this.cache.delete(...refs.filter((r): r is string => typeof r === "string" && r.length > 0).map(key));
   }
+}
+
+/** A live user by id ($1, null when the ref is no UUID) or external_id ($2), with preferences and devices. */
+const PROFILE_SQL = `
+SELECT u.id, u.external_id, u.name, u.email, u.phone, u.language, u.timezone, u.webhook_url, u.slack_webhook_url,
+       u.created_at, u.updated_at,
+       CASE WHEN p.user_id IS NOT NULL THEN json_build_object(
+         'email_enabled', p.email_enabled, 'push_enabled', p.push_enabled, 'sms_enabled', p.sms_enabled,
+         'whatsapp_enabled', p.whatsapp_enabled, 'webhook_enabled', p.webhook_enabled, 'slack_enabled', p.slack_enabled,
+         'quiet_hours_start', p.quiet_hours_start, 'quiet_hours_end', p.quiet_hours_end, 'quiet_hours_timezone', p.quiet_hours_timezone) END AS preferences,
+       COALESCE((SELECT json_agg(json_build_object('token', d.token, 'platform', d.platform, 'created_at', d.created_at) ORDER BY d.created_at, d.token)
+                   FROM devices d WHERE d.user_id = u.id), '[]'::json) AS devices
+  FROM users u
+  LEFT JOIN preferences p ON p.user_id = u.id
+ WHERE u.deleted_at IS NULL AND (u.id = $1::uuid OR u.external_id = $2)
+ ORDER BY u.id = $1::uuid DESC NULLS LAST
+ LIMIT 1`;
+
+interface ProfileRow {
+  id: string;
+  external_id: string | null;
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  language: string;
+  timezone: string;
+  webhook_url: string | null;
+  slack_webhook_url: string | null;
+  created_at: Date;
+  updated_at: Date;
+  preferences: {
+    email_enabled: boolean;
+    push_enabled: boolean;
+    sms_enabled: boolean;
+    whatsapp_enabled: boolean;
+    webhook_enabled: boolean;
+    slack_enabled: boolean;
+    quiet_hours_start: string | null;
+    quiet_hours_end: string | null;
+    quiet_hours_timezone: string | null;
+  } | null;
+  devices: { token: string; platform: Device["platform"]; created_at: string }[];
 }

@@ -1,12 +1,17 @@
 import type { Device, PreferencesRow, User } from "@herald/db";
 import type { Preferences, UserProfile } from "./profile";
 
-export type UserRow = User & { preferences: PreferencesRow | null; devices: Device[] };
+/** What a UserProfile is built from: a Prisma row with PROFILE_INCLUDE, or the directory's own SQL. */
+export type UserRow = Pick<User, "id" | "externalId" | "name" | "email" | "phone" | "language" | "timezone" | "webhookUrl" | "slackWebhookUrl" | "createdAt" | "updatedAt"> & {
+  preferences: PreferenceFlags | null;
+  devices: Pick<Device, "token" | "platform" | "createdAt">[];
+};
+type PreferenceFlags = Omit<PreferencesRow, "userId" | "updatedAt">;
 
 /** What a query must include to build a UserProfile. */
 export const PROFILE_INCLUDE = { preferences: true, devices: { orderBy: { createdAt: "asc" as const } } };
 
-export function toPreferences(user: User, row: PreferencesRow | null): Preferences {
+export function toPreferences(user: Pick<User, "language" | "timezone">, row: PreferenceFlags | null): Preferences {
   return {
     email_enabled: row?.emailEnabled ?? true,
     push_enabled: row?.pushEnabled ?? true,
