@@ -1,5 +1,7 @@
 import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
 import amqp, { type ChannelModel } from "amqplib";
+import { coalesceWrites } from "./coalesce";
 
 export interface AmqpLogger {
   info(message: string, meta?: Record<string, unknown>): unknown;
@@ -108,6 +110,7 @@ export class AmqpConnection extends EventEmitter {
       await connection.close().catch(() => undefined);
       return;
     }
+    coalesceWrites((connection as unknown as { connection: { stream: Socket } }).connection.stream);
     connection.on("error", (error: unknown) => this.logger.warn("RabbitMQ connection error", { error: errorMessage(error) }));
     connection.on("close", () => {
       if (this.connection !== connection) return;

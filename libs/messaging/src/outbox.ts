@@ -54,6 +54,7 @@ export async function insertOutbox(
  * What is not confirmed stays in the outbox for the relay.
  */
 export class OutboxPublisher {
+  private queued: { messages: StoredOutgoing[]; resolve(confirmed: number): void }[] = [];
   private confirmed: string[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -65,26 +66,42 @@ export class OutboxPublisher {
     private readonly flushDelayMs = 50,
   ) {}
 
-  /** Publishes and waits for the confirms; never throws (the relay takes over what fails). */
-  async publish(messages: StoredOutgoing[]): Promise<number> {
-    if (messages.length === 0) return 0;
-    const results = await this.publisher.publishAll(messages);
-    let ok = 0;
-    results.forEach((result, i) => {
-      if (result.status === "fulfilled") {
-        ok += 1;
-        this.confirmed.push(messages[i]!.outboxId);
-      }
+  /**
+   * Publishes and waits for the confirms; resolves to how many were confirmed and never throws
+   * (the relay takes over what fails). The calls of one turn of the event loop (every request a
+   * writer batch has just committed) go out as one batch with one wait for their confirms.
+   */
+  publish(messages: StoredOutgoing[]): Promise<number> {
+    if (messages.length === 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      this.queued.push({ messages, resolve });
+      if (this.queued.length === 1) setImmediate(() => void this.publishQueued());
     });
-    if (ok < messages.length) {
-      const reason: unknown = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason;
+  }
+
+  private async publishQueued(): Promise<void> {
+    const calls = this.queued;
+    this.queued = [];
+    const messages = calls.flatMap((call) => call.messages);
+    const results = await this.publisher.publishAll(messages);
+    let offset = 0;
+    for (const call of calls) {
+      const mine = results.slice(offset, offset + call.messages.length);
+      mine.forEach((result, i) => {
+        if (result.status === "fulfilled") this.confirmed.push(call.messages[i]!.outboxId);
+      });
+      offset += call.messages.length;
+      call.resolve(mine.filter((r) => r.status === "fulfilled").length);
+    }
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length > 0) {
+      const reason: unknown = failed[0]!.reason;
       this.logger.warn("publish not confirmed; the outbox relay will retry", {
-        unconfirmed: messages.length - ok,
+        unconfirmed: failed.length,
         error: reason instanceof Error ? reason.message : String(reason),
       });
     }
     this.scheduleFlush();
-    return ok;
   }
 
   /** Deletes what has been confirmed so far; used at shutdown. */
