@@ -1,7 +1,7 @@
-import { isUuid, type Database, type Device } from "@herald/db";
+import { isUuid, type Database } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
 import { toProfile } from "./mapping";
-import type { UserProfile } from "./profile";
+import type { DeviceView, Preferences, UserProfile } from "./profile";
 
 const TTL_SECONDS = 300;
 const key = (ref: string) => `user:${ref}`;
@@ -84,28 +84,16 @@ SELECT u.id, u.external_id, u.name, u.email, u.phone, u.language, u.timezone, u.
  ORDER BY u.id = $1::uuid DESC NULLS LAST
  LIMIT 1`;
 
-interface ProfileRow {
-  id: string;
-  external_id: string | null;
-  name: string | null;
-  email: string | null;
-  phone: string | null;
-  language: string;
-  timezone: string;
-  webhook_url: string | null;
-  slack_webhook_url: string | null;
+/** The statement's row: the profile's own columns as the API names them, timestamps as Dates. */
+type ProfileRow = Omit<UserProfile, "preferences" | "devices" | "created_at" | "updated_at"> & {
   created_at: Date;
   updated_at: Date;
-  preferences: {
-    email_enabled: boolean;
-    push_enabled: boolean;
-    sms_enabled: boolean;
-    whatsapp_enabled: boolean;
-    webhook_enabled: boolean;
-    slack_enabled: boolean;
-    quiet_hours_start: string | null;
-    quiet_hours_end: string | null;
-    quiet_hours_timezone: string | null;
-  } | null;
-  devices: { token: string; platform: Device["platform"]; created_at: string }[];
-}
+  preferences:
+    | (Omit<Preferences, "language" | "timezone" | "quiet_hours"> & {
+        quiet_hours_start: string | null;
+        quiet_hours_end: string | null;
+        quiet_hours_timezone: string | null;
+      })
+    | null;
+  devices: DeviceView[];
+};
