@@ -1,3 +1,4 @@
+import type { TemplateView } from "@herald/templates";
 import { memoizedLookups, type Lookups } from "./lookups";
 
 describe("memoizedLookups", () => {
@@ -8,14 +9,19 @@ describe("memoizedLookups", () => {
         calls.push(`user ${ref}`);
         return Promise.resolve(undefined);
       },
-      version: (templateId, channel, languages) => {
-        calls.push(`version ${templateId} ${channel} ${languages.join(",")}`);
+      template: (templateId) => {
+        calls.push(`template ${templateId}`);
+        return Promise.resolve(undefined);
+      },
+      version: (template, channel, languages) => {
+        calls.push(`version ${template.template_id} ${channel} ${languages.join(",")}`);
         return Promise.resolve(undefined);
       },
     };
     const memo = memoizedLookups(inner);
-    await Promise.all([memo.user("a"), memo.user("a"), memo.user("b")]);
-    await Promise.all([memo.version("t", "email", ["en"]), memo.version("t", "email", ["en"]), memo.version("t", "email", ["fr"]), memo.version("t", "sms", ["en"])]);
-    expect(calls).toEqual(["user a", "user b", "version t email en", "version t email fr", "version t sms en"]);
+    const t = { template_id: "t", updated_at: "2026-11-23T00:00:00.000Z" } as TemplateView;
+    await Promise.all([memo.user("a"), memo.user("a"), memo.user("b"), memo.template("t"), memo.template("t")]);
+    await Promise.all([memo.version(t, "email", ["en"]), memo.version(t, "email", ["en"]), memo.version(t, "email", ["fr"]), memo.version(t, "sms", ["en"])]);
+    expect(calls).toEqual(["user a", "user b", "template t", "version t email en", "version t email fr", "version t sms en"]);
   });
 });

@@ -1,24 +1,27 @@
 import type { Channel } from "@herald/db";
-import type { TemplateCatalog, TemplateVersionView } from "@herald/templates";
+import type { TemplateCatalog, TemplateVersionView, TemplateView } from "@herald/templates";
 import type { UserDirectory, UserProfile } from "@herald/users";
 
-/** How a send finds its user and its template versions. */
+/** How a send finds its user, its template, and the template's versions for the user. */
 export interface Lookups {
   user(ref: string): Promise<UserProfile | undefined>;
-  version(templateId: string, channel: Channel, languages: (string | undefined)[], version?: number): Promise<TemplateVersionView | undefined>;
+  template(templateId: string): Promise<TemplateView | undefined>;
+  version(template: TemplateView, channel: Channel, languages: (string | undefined)[], version?: number): Promise<TemplateVersionView | undefined>;
 }
 
 /** Straight through the (Redis-cached) directory and catalog: one send. */
 export function directLookups(users: UserDirectory, templates: TemplateCatalog): Lookups {
   return {
     user: (ref) => users.find(ref),
-    version: (templateId, channel, languages, version) => templates.resolve(templateId, channel, languages, version),
+    template: (templateId) => templates.get(templateId),
+    version: (template, channel, languages, version) => templates.choose(template, channel, languages, version),
   };
 }
 
 /** Each distinct question asked once: the items of one bulk share their users and templates. */
 export function memoizedLookups(inner: Lookups): Lookups {
   const users = new Map<string, Promise<UserProfile | undefined>>();
+  const templates = new Map<string, Promise<TemplateView | undefined>>();
   const versions = new Map<string, Promise<TemplateVersionView | undefined>>();
   const once = <T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
     let value = map.get(key);
@@ -30,7 +33,10 @@ export function memoizedLookups(inner: Lookups): Lookups {
   };
   return {
     user: (ref) => once(users, ref, () => inner.user(ref)),
-    version: (templateId, channel, languages, version) =>
-      once(versions, JSON.stringify([templateId, channel, languages, version ?? null]), () => inner.version(templateId, channel, languages, version)),
+    template: (templateId) => once(templates, templateId, () => inner.template(templateId)),
+    version: (template, channel, languages, version) =>
+      once(versions, JSON.stringify([template.template_id, template.updated_at, channel, languages, version ?? null]), () =>
+        inner.version(template, channel, languages, version),
+      ),
   };
 }

@@ -72,8 +72,18 @@ export class TemplateCatalog {
     languages: readonly (string | undefined)[],
     version?: number,
   ): Promise<TemplateVersionView | undefined> {
-    const template = await this.get(templateId);
+    return this.choose(await this.get(templateId), channel, languages, version);
+  }
+
+  /** resolve() on a template the caller already has (fetched alongside other lookups). */
+  async choose(
+    template: TemplateView | undefined,
+    channel: Channel,
+    languages: readonly (string | undefined)[],
+    version?: number,
+  ): Promise<TemplateVersionView | undefined> {
     if (!template) return undefined;
+    const templateId = template.template_id;
     for (const language of languageCandidates(languages, template.default_language)) {
       const current = template.variants.find((v) => v.channel === channel && v.language === language);
       if (!current) continue;
