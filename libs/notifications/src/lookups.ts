@@ -35,7 +35,7 @@ export function memoizedLookups(inner: Lookups): Lookups {
     user: (ref) => once(users, ref, () => inner.user(ref)),
     template: (templateId) => once(templates, templateId, () => inner.template(templateId)),
     version: (template, channel, languages, version) =>
-      once(versions, JSON.stringify([template.template_id, template.updated_at, channel, languages, version ?? null]), () =>
+      once(versions, JSON.stringify([template.template_id, channel, languages, version ?? null]), () =>
         inner.version(template, channel, languages, version),
       ),
   };

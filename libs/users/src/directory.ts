@@ -1,7 +1,7 @@
 import { isUuid, type Database } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
-import { toProfile } from "./mapping";
-import type { DeviceView, Preferences, UserProfile } from "./profile";
+import { toProfile, type UserRow } from "./mapping";
+import type { UserProfile } from "./profile";
 
 const TTL_SECONDS = 300;
 const key = (ref: string) => `user:${ref}`;
@@ -34,32 +34,7 @@ export class UserDirectory {
   async load(ref: string): Promise<UserProfile | undefined> {
     const { rows } = await this.db.pool.query<ProfileRow>(PROFILE_SQL, [isUuid(ref) ? ref : null, ref]);
     const row = rows[0];
-    if (!row) return undefined;
-    return toProfile({
-      id: row.id,
-      externalId: row.external_id,
-      name: row.name,
-      email: row.email,
-      phone: row.phone,
-      language: row.language,
-      timezone: row.timezone,
-      webhookUrl: row.webhook_url,
-      slackWebhookUrl: row.slack_webhook_url,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      preferences: row.preferences && {
-        emailEnabled: row.preferences.email_enabled,
-        pushEnabled: row.preferences.push_enabled,
-        smsEnabled: row.preferences.sms_enabled,
-        whatsappEnabled: row.preferences.whatsapp_enabled,
-        webhookEnabled: row.preferences.webhook_enabled,
-        slackEnabled: row.preferences.slack_enabled,
-        quietHoursStart: row.preferences.quiet_hours_start,
-        quietHoursEnd: row.preferences.quiet_hours_end,
-        quietHoursTimezone: row.preferences.quiet_hours_timezone,
-      },
-      devices: row.devices.map((d) => ({ token: d.token, platform: d.platform, createdAt: new Date(d.created_at) })),
-    });
+    return row && toProfile({ ...row, devices: row.devices.map((d) => ({ ...d, createdAt: new Date(d.createdAt) })) });
   }
 
   /** Drops every cached form of these users (by id and by external id). */
@@ -68,15 +43,19 @@ export class UserDirectory {
   }
 }
 
-/** A live user by id ($1, null when the ref is no UUID) or external_id ($2), with preferences and devices. */
+/**
+ * A live user by id ($1, null when the ref is no UUID) or external_id ($2), with preferences and
+ * devices, its columns named as the Prisma row toProfile() takes (devices' createdAt as JSON text).
+ */
 const PROFILE_SQL = `
-SELECT u.id, u.external_id, u.name, u.email, u.phone, u.language, u.timezone, u.webhook_url, u.slack_webhook_url,
-       u.created_at, u.updated_at,
+SELECT u.id, u.external_id AS "externalId", u.name, u.email, u.phone, u.language, u.timezone,
+       u.webhook_url AS "webhookUrl", u.slack_webhook_url AS "slackWebhookUrl",
+       u.created_at AS "createdAt", u.updated_at AS "updatedAt",
        CASE WHEN p.user_id IS NOT NULL THEN json_build_object(
-         'email_enabled', p.email_enabled, 'push_enabled', p.push_enabled, 'sms_enabled', p.sms_enabled,
-         'whatsapp_enabled', p.whatsapp_enabled, 'webhook_enabled', p.webhook_enabled, 'slack_enabled', p.slack_enabled,
-         'quiet_hours_start', p.quiet_hours_start, 'quiet_hours_end', p.quiet_hours_end, 'quiet_hours_timezone', p.quiet_hours_timezone) END AS preferences,
-       COALESCE((SELECT json_agg(json_build_object('token', d.token, 'platform', d.platform, 'created_at', d.created_at) ORDER BY d.created_at, d.token)
+         'emailEnabled', p.email_enabled, 'pushEnabled', p.push_enabled, 'smsEnabled', p.sms_enabled,
+         'whatsappEnabled', p.whatsapp_enabled, 'webhookEnabled', p.webhook_enabled, 'slackEnabled', p.slack_enabled,
+         'quietHoursStart', p.quiet_hours_start, 'quietHoursEnd', p.quiet_hours_end, 'quietHoursTimezone', p.quiet_hours_timezone) END AS preferences,
+       COALESCE((SELECT json_agg(json_build_object('token', d.token, 'platform', d.platform, 'createdAt', d.created_at) ORDER BY d.created_at, d.token)
                    FROM devices d WHERE d.user_id = u.id), '[]'::json) AS devices
   FROM users u
   LEFT JOIN preferences p ON p.user_id = u.id
@@ -84,16 +63,4 @@ SELECT u.id, u.external_id, u.name, u.email, u.phone, u.language, u.timezone, u.
  ORDER BY u.id = $1::uuid DESC NULLS LAST
  LIMIT 1`;
 
-/** The statement's row: the profile's own columns as the API names them, timestamps as Dates. */
-type ProfileRow = Omit<UserProfile, "preferences" | "devices" | "created_at" | "updated_at"> & {
-  created_at: Date;
-  updated_at: Date;
-  preferences:
-    | (Omit<Preferences, "language" | "timezone" | "quiet_hours"> & {
-        quiet_hours_start: string | null;
-        quiet_hours_end: string | null;
-        quiet_hours_timezone: string | null;
-      })
-    | null;
-  devices: DeviceView[];
-};
+type ProfileRow = Omit<UserRow, "devices"> & { devices: (Omit<UserRow["devices"][number], "createdAt"> & { createdAt: string })[] };
