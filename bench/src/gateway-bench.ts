@@ -45,10 +45,26 @@ export async function load(url: string, userIds: string[], run: { durationS: num
   };
 }
 
+/** One value of a process's /metrics (the first series of that name). */
+async function metric(url: string, ...names: string[]): Promise<number[]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return names.map((name) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN));
+}
+
 /** The gateway's accept writes so far, from its /metrics: sends per write and mean write time. */
 export async function writerFigures(url: string): Promise<{ sendsPerWrite: number; meanWriteMs: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
-  const writes = value("accept_write_duration_seconds_count");
-  return { sendsPerWrite: value("accept_written_items_total") / writes, meanWriteMs: (1000 * value("accept_write_duration_seconds_sum")) / writes };
+  const [writes, items, sum] = await metric(url, "accept_write_duration_seconds_count", "accept_written_items_total", "accept_write_duration_seconds_sum");
+  return { sendsPerWrite: items! / writes!, meanWriteMs: (1000 * sum!) / writes! };
+}
+
+/**
+ * Runs a load against the gateway and returns, with its result, the share of that time the
+ * gateway's event loop was busy (from nodejs_eventloop_active_seconds_total).
+ */
+export async function withLoopUtilization<T>(url: string, run: () => Promise<T>): Promise<{ result: T; loop: number }> {
+  const [before] = await metric(url, "nodejs_eventloop_active_seconds_total");
+  const started = Date.now();
+  const result = await run();
+  const [after] = await metric(url, "nodejs_eventloop_active_seconds_total");
+  return { result, loop: (after! - before!) / ((Date.now() - started) / 1000) };
 }

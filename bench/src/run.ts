@@ -5,8 +5,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { API_KEY, machineNotes, prepare } from "./environment";
+import { machineLoad, measureCpu, perUnit, type CpuUsage } from "./cpu";
 import { endToEnd, rawSmtp } from "./email-bench";
-import { load, writerFigures, type LoadResult } from "./gateway-bench";
+import { load, withLoopUtilization, writerFigures, type LoadResult } from "./gateway-bench";
 import { forkReady, ROOT, startApp, stop, waitReady } from "./processes";
 import { purgeQueue } from "./queue";
 
@@ -39,12 +40,20 @@ async function warmUp(url: string, userIds: string[]): Promise<LoadResult> {
  * by ±20% over a minute (other tenants), so each round's ratio compares two neighbouring 10 s
  * windows, and the round with the median ratio is the headline.
  */
-async function gatewayRounds(trivialUrl: string, gatewayUrl: string, userIds: string[]): Promise<{ rounds: Round[]; median: Round }> {
+async function gatewayRounds(servers: { trivial: Server; gateway: Server }, userIds: string[]): Promise<{ rounds: Round[]; median: Round }> {
   const rounds: Round[] = [];
+  const loadOf = (server: Server) =>
+    measureCpu({ [server.name]: server.pid, "load generator": process.pid }, () => load(server.url, userIds, { durationS: DURATION_S }));
   for (let i = 0; i < ROUNDS; i += 1) {
-    const trivial = await load(trivialUrl, userIds, { durationS: DURATION_S });
-    const full = await load(gatewayUrl, userIds, { durationS: DURATION_S });
-    rounds.push({ trivial, full, ratio: full.requestsPerSecond / trivial.requestsPerSecond });
+    const trivial = await loadOf(servers.trivial);
+    const { result: full, loop } = await withLoopUtilization(servers.gateway.url, () => loadOf(servers.gateway));
+    rounds.push({
+      trivial: trivial.result,
+      full: full.result,
+      ratio: full.result.requestsPerSecond / trivial.result.requestsPerSecond,
+      cpu: { trivial: trivial.cpu, full: full.cpu },
+      gatewayLoop: loop,
+    });
   }
   const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
   return { rounds, median };
@@ -54,6 +63,16 @@ interface Round {
   trivial: LoadResult;
   full: LoadResult;
   ratio: number;
+  /** Where each side's CPU went during its 10 s. */
+  cpu: { trivial: CpuUsage | undefined; full: CpuUsage | undefined };
+  /** The share of the gateway's 10 s its event loop was busy. */
+  gatewayLoop: number;
+}
+
+interface Server {
+  name: string;
+  url: string;
+  pid: number | undefined;
 }
 
 /** `--only=gateway` stops after the gateway phases; `--profile` writes a CPU profile of the gateway. */
@@ -77,14 +96,17 @@ async function main(): Promise<void> {
     children.push(gateway);
     await waitReady(PORTS.gateway);
     let firstPass = { trivial: none, full: none };
-    let measured: { rounds: Round[]; median: Round } = { rounds: [], median: { trivial: none, full: none, ratio: NaN } };
+    let measured: { rounds: Round[]; median: Round } = { rounds: [], median: { trivial: none, full: none, ratio: NaN, cpu: { trivial: undefined, full: undefined }, gatewayLoop: NaN } };
     if (!ONLY_EMAIL) {
       const server = await forkReady("trivial-server", [String(PORTS.trivial)]);
       children.push(server);
       process.stdout.write("bench: first pass and warm-up of the trivial Express handler and the gateway...\n");
       firstPass = { trivial: await warmUp(trivialUrl, env.userIds), full: await warmUp(gatewayUrl, env.userIds) };
       process.stdout.write(`bench: ${ROUNDS} rounds of ${DURATION_S} s each, trivial handler then POST /notifications/send...\n`);
-      measured = await gatewayRounds(trivialUrl, gatewayUrl, env.userIds);
+      measured = await gatewayRounds(
+        { trivial: { name: "trivial handler", url: trivialUrl, pid: server.pid }, gateway: { name: "gateway", url: gatewayUrl, pid: gateway.pid } },
+        env.userIds,
+      );
       await stop(server);
     }
     const { full, ratio } = measured.median;
@@ -92,8 +114,12 @@ async function main(): Promise<void> {
     const accepted = await env.db.prisma.notificationRequest.count();
     if (ONLY_GATEWAY) {
       for (const r of measured.rounds) {
-        process.stdout.write(`trivial ${fmt(r.trivial.requestsPerSecond)}/s p99 ${r.trivial.p99Ms} ms; gateway ${fmt(r.full.requestsPerSecond)}/s p50 ${r.full.p50Ms} p99 ${r.full.p99Ms} ms; ratio ${fmt(r.ratio, 2)}x\n`);
+        process.stdout.write(
+          `trivial ${fmt(r.trivial.requestsPerSecond)}/s p99 ${r.trivial.p99Ms} ms; gateway ${fmt(r.full.requestsPerSecond)}/s p50 ${r.full.p50Ms} p99 ${r.full.p99Ms} ms, ` +
+            `event loop busy ${fmt(100 * r.gatewayLoop)}%; ratio ${fmt(r.ratio, 2)}x\n`,
+        );
       }
+      process.stdout.write(`median round, CPU ms per request: trivial side ${perUnit(measured.median.cpu.trivial, measured.median.trivial.total)}; gateway side ${perUnit(measured.median.cpu.full, full.total)}; machine during the gateway: ${machineLoad(measured.median.cpu.full)}\n`);
       process.stdout.write(`median ratio ${fmt(ratio, 2)}x; first pass ${fmt(firstPass.full.requestsPerSecond)}/s; ${fmt(writes.sendsPerWrite, 1)} sends per write of ${fmt(writes.meanWriteMs, 1)} ms; rows ${accepted}\n`);
       return;
     }
@@ -101,7 +127,9 @@ async function main(): Promise<void> {
     process.stdout.write("bench: SMTP sink, pooled nodemailer straight into it (the ceiling)...\n");
     const sink = await forkReady("smtp-sink", [String(PORTS.sink)]);
     children.push(sink);
-    const raw = await rawSmtp(sink, PORTS.sink, MAILS, SMTP_CONNECTIONS);
+    const { result: raw, cpu: rawCpu } = await measureCpu({ "nodemailer (the bench process)": process.pid, "SMTP sink": sink.pid }, () =>
+      rawSmtp(sink, PORTS.sink, MAILS, SMTP_CONNECTIONS),
+    );
 
     process.stdout.write("bench: a burst of 10,000 through send-bulk, the broker and the email worker into the sink...\n");
     // The single-send load above left its messages in email.queue: start from an empty queue.
@@ -115,7 +143,10 @@ async function main(): Promise<void> {
     }, PROFILE);
     children.push(worker);
     await waitReady(PORTS.worker);
-    const e2e = await endToEnd(sink, `http://127.0.0.1:${PORTS.gateway}`, API_KEY, env.userIds, MAILS);
+    const { result: e2e, cpu: e2eCpu } = await measureCpu(
+      { "email worker": worker.pid, gateway: gateway.pid, "SMTP sink": sink.pid, "send-bulk client (the bench process)": process.pid },
+      () => endToEnd(sink, `http://127.0.0.1:${PORTS.gateway}`, API_KEY, env.userIds, MAILS),
+    );
     // The last "sent" records are written a few milliseconds after the mail reached the sink.
     let sent = 0;
     for (let i = 0; i < 100 && sent < MAILS; i += 1) {
@@ -132,7 +163,7 @@ async function main(): Promise<void> {
       settings: { duration_s: DURATION_S, warmup_s: WARMUP_S, connections: 50, users: USERS, mails: MAILS, smtp_connections: SMTP_CONNECTIONS, log_level: "warn" },
       gateway: { rounds: measured.rounds, median: measured.median, first_pass: firstPass, accepted_rows: accepted, writes },
       bulk: { accepted_per_second: bulkRate, single_per_second: full.requestsPerSecond, ratio: bulkRate / full.requestsPerSecond },
-      email: { raw_smtp: raw, end_to_end: e2e, ratio: e2eRatio, deliveries_sent: sent },
+      email: { raw_smtp: raw, end_to_end: e2e, ratio: e2eRatio, deliveries_sent: sent, cpu: { raw_smtp: rawCpu, end_to_end: e2eCpu } },
     };
     const md = [
       `# Benchmark ${at.toISOString()}`,
@@ -145,16 +176,18 @@ async function main(): Promise<void> {
       `A first pass over the ${fmt(USERS)} users and ${WARMUP_S} s of warm-up on each server, then ${ROUNDS} rounds of ${DURATION_S} s: ` +
         "the trivial handler, then the gateway. Each round's ratio compares two neighbouring windows; the median round is the headline.",
       "",
-      "| round | trivial Express handler answering 202 (ceiling) req/s, p50/p99 ms | full gateway path req/s, p50/p99 ms | non-2xx / errors | ratio |",
-      "|---|---:|---:|---:|---:|",
+      "| round | trivial Express handler answering 202 (ceiling) req/s, p50/p99 ms | full gateway path req/s, p50/p99 ms | gateway event loop busy | non-2xx / errors | ratio |",
+      "|---|---:|---:|---:|---:|---:|",
       ...measured.rounds.map(
         (r, i) =>
           `| ${i + 1}${r === measured.median ? " (median)" : ""} | ${fmt(r.trivial.requestsPerSecond)}, ${r.trivial.p50Ms}/${r.trivial.p99Ms} | ` +
-          `${fmt(r.full.requestsPerSecond)}, ${r.full.p50Ms}/${r.full.p99Ms} | ${r.full.non2xx} / ${r.full.errors} | ${fmt(r.ratio, 2)}x |`,
+          `${fmt(r.full.requestsPerSecond)}, ${r.full.p50Ms}/${r.full.p99Ms} | ${fmt(100 * r.gatewayLoop)}% | ${r.full.non2xx} / ${r.full.errors} | ${fmt(r.ratio, 2)}x |`,
       ),
       "",
       `Full path / ceiling (median round): **${fmt(ratio, 2)}x** (target >= 0.5x, p99 <= 50 ms). Rows written: ${accepted}; ` +
         `${fmt(writes.sendsPerWrite, 1)} sends per write statement, ${fmt(writes.meanWriteMs, 1)} ms per write.`,
+      "",
+      ...cpuLines(measured.median),
       "",
       `First pass (each of the ${fmt(USERS)} users once, profiles not yet cached): full path ${fmt(firstPass.full.requestsPerSecond)}/s, ` +
         `p99 ${firstPass.full.p99Ms} ms; trivial handler ${fmt(firstPass.trivial.requestsPerSecond)}/s.`,
@@ -173,6 +206,12 @@ async function main(): Promise<void> {
       "",
       `End to end / ceiling: **${fmt(e2eRatio, 2)}x** (target >= 0.8x). Deliveries recorded sent: ${sent}.`,
       "",
+      "Where the CPU went, in ms per mail (whole phase; for end to end, from the first send-bulk request to the last mail):",
+      "",
+      `- pooled nodemailer: ${perUnit(rawCpu, raw.mails)}; machine ${machineLoad(rawCpu)}.`,
+      `- end to end: ${perUnit(e2eCpu, e2e.mails)}; machine ${machineLoad(e2eCpu)}.`,
+      ...atTarget(e2eCpu, e2e.mails, 0.8 * raw.perSecond, "0.8x of the raw rate"),
+      "",
     ].join("\n");
     if (ONLY_EMAIL) {
       // A partial run: shown, not kept beside the full runs' results.
@@ -190,6 +229,27 @@ async function main(): Promise<void> {
     for (const child of children.reverse()) await stop(child);
     await env.close();
   }
+}
+
+/** The gateway rounds' CPU, per request, for the median round. */
+function cpuLines(median: Round): string[] {
+  const { trivial, full, cpu } = median;
+  if (!cpu.full) return [];
+  const target = 0.5 * trivial.requestsPerSecond;
+  const gatewaySeconds = (cpu.full.components.gateway ?? NaN) / full.total;
+  return [
+    `Where the CPU went in the median round, in ms per request: trivial side ${perUnit(cpu.trivial, trivial.total)}; ` +
+      `gateway side ${perUnit(cpu.full, full.total)}. Machine during the gateway's 10 s: ${machineLoad(cpu.full)}.`,
+    ...atTarget(cpu.full, full.total, target, "0.5x of the trivial handler's rate"),
+    `The gateway process alone would need ${fmt(gatewaySeconds * target, 2)} cores at that rate (one Node process runs its JavaScript on one).`,
+  ];
+}
+
+/** What the measured cost per unit would take at a target rate: all components, in cores. */
+function atTarget(cpu: CpuUsage | undefined, units: number, rate: number, label: string): string[] {
+  if (!cpu || units <= 0) return [];
+  const perUnitSeconds = Object.values(cpu.components).reduce((a, b) => a + b, 0) / units;
+  return [`At ${label} (${fmt(rate)}/s), these costs would add up to ${fmt(perUnitSeconds * rate, 2)} cores; the machine has ${Math.round(cpu.machine.cores)}.`];
 }
 
 main().catch((error: unknown) => {

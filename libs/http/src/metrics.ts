@@ -9,7 +9,27 @@ export function createRegistry(service: string): client.Registry {
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
   client.collectDefaultMetrics({ register: registry });
+  eventLoopActive(registry);
   return registry;
+}
+
+/**
+ * nodejs_eventloop_active_seconds_total: how long the event loop ran JavaScript or callbacks
+ * rather than waiting for I/O. Its rate is the loop's utilization: near 1, the process is the
+ * bottleneck (run more of them); well below 1 under load, its requests are waiting on something else.
+ */
+function eventLoopActive(registry: client.Registry): void {
+  let counted = performance.eventLoopUtilization().active;
+  new client.Counter({
+    name: "nodejs_eventloop_active_seconds_total",
+    help: "Time the event loop was busy (not waiting for I/O); rate() of it is the loop's utilization",
+    registers: [registry],
+    collect() {
+      const active = performance.eventLoopUtilization().active;
+      this.inc((active - counted) / 1000);
+      counted = active;
+    },
+  });
 }
 
 /** http_request_duration_seconds by method, route and status. */
