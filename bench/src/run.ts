@@ -75,6 +75,8 @@ const ONLY_EMAIL = process.argv.includes("--only=email");
 const GATEWAY_FLAGS = ["--max-semi-space-size=64"];
 const PROFILE = process.argv.includes("--profile") ? ["--cpu-prof", `--cpu-prof-dir=${path.join(ROOT, "bench", "results", "profiles")}`] : [];
 
+const NOTHING: LoadResult = { requestsPerSecond: NaN, p50Ms: NaN, p99Ms: NaN, total: 0, non2xx: 0, errors: 0 };
+
 /** The trivial handler and the gateway: first passes, warm-up, then the alternating rounds. */
 async function gatewayPhase(env: BenchEnvironment, gateway: ChildProcess, children: ChildProcess[]): Promise<GatewayMeasure> {
   let firstPass: GatewayMeasure["firstPass"] = { trivial: NOTHING, full: NOTHING };
@@ -94,8 +96,6 @@ async function gatewayPhase(env: BenchEnvironment, gateway: ChildProcess, childr
   }
   return { rounds, median, firstPass, acceptedRows: await env.db.prisma.notificationRequest.count(), writes: await writerFigures(URLS.gateway) };
 }
-
-const NOTHING: LoadResult = { requestsPerSecond: NaN, p50Ms: NaN, p99Ms: NaN, total: 0, non2xx: 0, errors: 0 };
 
 /** Pooled nodemailer into the sink, then the burst through send-bulk and the email worker. */
 async function emailPhase(env: BenchEnvironment, gateway: ChildProcess, children: ChildProcess[]): Promise<EmailMeasure> {

@@ -211,9 +211,9 @@ export class AcceptService {
   ): Promise<Planned> {
     const channels: Channel[] = input.channels ?? (input.channel ? [input.channel] : []);
     const requestId = newId();
-    const versions = template
-      ? await Promise.all(channels.map((channel) => lookups.version(template, channel, [user.preferences.language, user.language], input.template_version)))
-      : channels.map(() => undefined);
+    const versions = await Promise.all(
+      channels.map((channel) => lookups.version(template, channel, [user.preferences.language, user.language], input.template_version)),
+    );
     const notFound = channels.filter((_, i) => versions[i] === undefined);
     if (notFound.length > 0) {
       throw new AppError(

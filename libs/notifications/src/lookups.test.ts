@@ -14,7 +14,7 @@ describe("memoizedLookups", () => {
         return Promise.resolve(undefined);
       },
       version: (template, channel, languages) => {
-        calls.push(`version ${template.template_id} ${channel} ${languages.join(",")}`);
+        calls.push(`version ${template?.template_id} ${channel} ${languages.join(",")}`);
         return Promise.resolve(undefined);
       },
     };

@@ -6,7 +6,8 @@ import type { UserDirectory, UserProfile } from "@herald/users";
 export interface Lookups {
   user(ref: string): Promise<UserProfile | undefined>;
   template(templateId: string): Promise<TemplateView | undefined>;
-  version(template: TemplateView, channel: Channel, languages: (string | undefined)[], version?: number): Promise<TemplateVersionView | undefined>;
+  /** Undefined when the template is unknown (undefined) or has no variant for the channel. */
+  version(template: TemplateView | undefined, channel: Channel, languages: (string | undefined)[], version?: number): Promise<TemplateVersionView | undefined>;
 }
 
 /** Straight through the (Redis-cached) directory and catalog: one send. */
@@ -35,7 +36,7 @@ export function memoizedLookups(inner: Lookups): Lookups {
     user: (ref) => once(users, ref, () => inner.user(ref)),
     template: (templateId) => once(templates, templateId, () => inner.template(templateId)),
     version: (template, channel, languages, version) =>
-      once(versions, JSON.stringify([template.template_id, channel, languages, version ?? null]), () =>
+      once(versions, JSON.stringify([template?.template_id ?? null, channel, languages, version ?? null]), () =>
         inner.version(template, channel, languages, version),
       ),
   };
