@@ -1,10 +1,12 @@
 -- Worker instances with a heartbeat, and claims that name their instance: a redelivered message
 -- whose claim belongs to an instance that stopped beating is decided at once instead of after a
--- lease. handed_at marks the moment an attempt was handed to the provider: a claim that was never
--- handed over is simply delivered by the next worker. provider names who sent it.
+-- lease. A claim is taken right before the provider call, so a claimed delivery of a dead
+-- instance is one that was on the wire. provider names who it was handed to (and, on an attempt,
+-- who failed it).
 ALTER TABLE "deliveries" ADD COLUMN "claimed_by" UUID,
-ADD COLUMN "handed_at" TIMESTAMPTZ(3),
 ADD COLUMN "provider" TEXT;
+
+ALTER TABLE "delivery_attempts" ADD COLUMN "provider" TEXT;
 
 -- CreateTable
 CREATE TABLE "worker_instances" (
