@@ -15,48 +15,71 @@ function spawnWorker(env: TestEnv, smtpPort: number): ChildProcess {
   });
 }
 
-describe("an email worker killed mid-batch", () => {
-  let env: TestEnv;
-  let smtp: FakeSmtp;
-  let app: Express;
-  let child: ChildProcess | undefined;
-  let cleanup: () => Promise<void>;
+/**
+ * A worker killed with sends on the wire: 4 sends held open at a hung SMTP server (its 4
+ * connections), 12 more waiting for a connection. The lease is an hour, so only the heartbeat can
+ * make the next worker decide the 4 in time; the 12 were never claimed and simply go out.
+ */
+function killedMidBatch(name: string, policy: Record<string, string>, expectation: (finals: { status: string; code: string | null }[], smtp: FakeSmtp) => void) {
+  describe(name, () => {
+    let env: TestEnv;
+    let smtp: FakeSmtp;
+    let app: Express;
+    let child: ChildProcess | undefined;
+    let cleanup: () => Promise<void>;
 
-  beforeAll(async () => {
-    ({ env, smtp, app, cleanup } = await emailWorld({ RETRY_BASE_DELAY_MS: "100", DELIVERY_LEASE: "1s" }, { worker: false }));
+    beforeAll(async () => {
+      ({ env, smtp, app, cleanup } = await emailWorld(
+        { RETRY_BASE_DELAY_MS: "100", DELIVERY_LEASE: "1h", WORKER_HEARTBEAT: "300ms", WORKER_DEAD_AFTER: "2s", ...policy },
+        { worker: false },
+      ));
+    });
+
+    afterAll(async () => {
+      child?.kill("SIGKILL");
+      await cleanup();
+    });
+
+    it("loses nothing: the sends that were waiting go out once, the ones on the wire are decided by the channel's policy", async () => {
+      smtp.fail({ mode: "hang" });
+      const users = await Promise.all(Array.from({ length: 16 }, () => createUser(app)));
+      const requests = await Promise.all(users.map((u) => sendEmail(app, u.id)));
+      child = spawnWorker(env, smtp.port);
+      await waitFor(() => smtp.attempts.length >= 4, { timeoutMs: 30_000, what: "four sends on the wire" });
+      // A claim is the hand-over to the provider: exactly the four on the wire are claimed.
+      await waitFor(async () => (await env.db.prisma.delivery.count({ where: { status: "processing" } })) === 4, { what: "four claims" });
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child!.once("exit", resolve));
+      expect(await env.db.prisma.delivery.count({ where: { status: "processing" } })).toBe(4);
+      smtp.clearFaults();
+
+      await startEmailWorker(env, smtp.port);
+      const finals = await waitFor(
+        async () => {
+          const all = await Promise.all(requests.map((r) => statusOf(app, r.body.data.request_id)));
+          return all.every((s) => ["sent", "dead_lettered"].includes(s.deliveries[0]!.status)) ? all : undefined;
+        },
+        { timeoutMs: 30_000, what: "every delivery to finish (well before the hour-long lease)" },
+      );
+      expectation(
+        finals.map((s) => ({ status: s.deliveries[0]!.status, code: s.deliveries[0]!.last_error_code })),
+        smtp,
+      );
+    });
   });
+}
 
-  afterAll(async () => {
-    child?.kill("SIGKILL");
-    await cleanup();
-  });
+killedMidBatch("an email worker killed mid-batch (email: resend what was on the wire)", {}, (finals, smtp) => {
+  expect(finals.every((f) => f.status === "sent")).toBe(true);
+  // The hung server never accepted the four it held, so each mail arrived exactly once.
+  expect(smtp.received).toHaveLength(16);
+  expect(new Set(smtp.received.map((m) => m.to)).size).toBe(16);
+});
 
-  it("loses nothing and sends nothing twice: unclaimed mail goes out once, the interrupted attempts are dead-lettered", async () => {
-    smtp.fail({ mode: "hang" });
-    const users = await Promise.all(Array.from({ length: 16 }, () => createUser(app)));
-    const requests = await Promise.all(users.map((u) => sendEmail(app, u.id)));
-    child = spawnWorker(env, smtp.port);
-    // The worker holds 4 sends open at the SMTP server (its connection pool), 4 more claimed behind
-    // them (twice the connections), and the rest unclaimed.
-    await waitFor(() => smtp.attempts.length >= 4, { timeoutMs: 20_000, what: "four sends in flight" });
-    await waitFor(async () => (await env.db.prisma.delivery.count({ where: { status: "processing" } })) === 8, { what: "eight claims" });
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child!.once("exit", resolve));
-    smtp.clearFaults();
-
-    await startEmailWorker(env, smtp.port);
-    const finals = await waitFor(async () => {
-      const all = await Promise.all(requests.map((r) => statusOf(app, r.body.data.request_id)));
-      return all.every((s) => ["sent", "dead_lettered"].includes(s.deliveries[0]!.status)) ? all : undefined;
-    }, { timeoutMs: 20_000, what: "every delivery to finish" });
-
-    const sent = finals.filter((s) => s.deliveries[0]!.status === "sent");
-    const interrupted = finals.filter((s) => s.deliveries[0]!.status === "dead_lettered");
-    expect(interrupted).toHaveLength(8);
-    for (const s of interrupted) expect(s.deliveries[0]!.last_error_code).toBe("delivery_interrupted");
-    expect(sent).toHaveLength(8);
-    // Exactly one mail per sent delivery, none for the interrupted ones (the server never accepted them).
-    expect(smtp.received).toHaveLength(8);
-    expect(new Set(smtp.received.map((m) => m.to)).size).toBe(8);
-  });
+killedMidBatch("an email worker killed mid-batch, with INTERRUPTED_RESEND_CHANNELS empty (dead-letter what was on the wire)", { INTERRUPTED_RESEND_CHANNELS: "" }, (finals, smtp) => {
+  const interrupted = finals.filter((f) => f.status === "dead_lettered");
+  expect(interrupted).toHaveLength(4);
+  for (const f of interrupted) expect(f.code).toBe("delivery_interrupted");
+  expect(finals.filter((f) => f.status === "sent")).toHaveLength(12);
+  expect(smtp.received).toHaveLength(12);
 });

@@ -1,4 +1,4 @@
-import type { ChannelHandler } from "@herald/delivery";
+import { providerParts, type ChannelHandler } from "@herald/delivery";
 import { UndeliverableError } from "@herald/errors";
 import type { EmailProvider } from "@herald/providers";
 
@@ -6,8 +6,7 @@ import type { EmailProvider } from "@herald/providers";
 export function emailHandler(provider: EmailProvider, from: string): ChannelHandler {
   return {
     channel: "email",
-    provider: provider.name,
-    concurrency: provider.concurrency,
+    ...providerParts(provider),
     async send({ delivery, user, rendered }) {
       if (!user.email) throw new UndeliverableError("no_email_address", "the user has no email address");
       const receipt = await provider.send({

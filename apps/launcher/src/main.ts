@@ -5,7 +5,7 @@ import { loadConfig, ConfigError, processEnv, type Config } from "@herald/config
 import { ensureDatabase, ensureManagementPlugin, ensureServices, migrate } from "@herald/devstack";
 import { createLogger } from "@herald/logger";
 import { AmqpConnection, declareTopology } from "@herald/messaging";
-import { retryDelays } from "@herald/resilience";
+import { topologyDelays } from "@herald/runtime";
 import { processesFor } from "./processes";
 import { seed } from "./seed";
 import { Supervisor } from "./supervisor";
@@ -27,7 +27,7 @@ async function declare(config: Config): Promise<void> {
   const amqp = new AmqpConnection(config.rabbitmq.url, logger, "launcher");
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
-    await declareTopology(channel, retryDelays({ maxRetries: config.retry.maxAttempts, baseDelayMs: config.retry.baseDelayMs }));
+    await declareTopology(channel, topologyDelays(config));
     await channel.close();
   });
   await amqp.start(60_000);

@@ -1,4 +1,4 @@
-import type { ChannelHandler } from "@herald/delivery";
+import { providerParts, type ChannelHandler } from "@herald/delivery";
 import { UndeliverableError } from "@herald/errors";
 import { settlePush, type PushProvider } from "@herald/providers";
 
@@ -15,8 +15,7 @@ export interface InvalidTokenSink {
 export function pushHandler(provider: PushProvider, tokens: InvalidTokenSink): ChannelHandler {
   return {
     channel: "push",
-    provider: provider.name,
-    concurrency: provider.concurrency,
+    ...providerParts(provider),
     async send({ delivery, user, rendered, logger }) {
       if (user.devices.length === 0) throw new UndeliverableError("no_devices", "the user has no registered push devices");
       const receipt = await provider.send({

@@ -1,4 +1,4 @@
-import type { ChannelHandler } from "@herald/delivery";
+import { providerParts, type ChannelHandler } from "@herald/delivery";
 import { UndeliverableError } from "@herald/errors";
 import { textAddress, type TextChannel, type TextProvider } from "@herald/providers";
 
@@ -6,8 +6,7 @@ import { textAddress, type TextChannel, type TextProvider } from "@herald/provid
 export function textHandler(channel: TextChannel, provider: TextProvider, from: string): ChannelHandler {
   return {
     channel,
-    provider: provider.name,
-    concurrency: provider.concurrency,
+    ...providerParts(provider),
     async send({ delivery, user, rendered }) {
       if (!user.phone) throw new UndeliverableError("no_phone_number", `the user has no phone number for ${channel}`);
       const receipt = await provider.send({

@@ -1,4 +1,4 @@
-import type { ChannelHandler } from "@herald/delivery";
+import { providerParts, type ChannelHandler } from "@herald/delivery";
 import { PermanentDeliveryError, UndeliverableError } from "@herald/errors";
 import type { SlackProvider, WebhookProvider } from "@herald/providers";
 
@@ -28,8 +28,7 @@ export function jsonBody(prefix: "webhook" | "slack", text: string): string {
 export function webhookHandler(provider: WebhookProvider, secretOf: SecretOf): ChannelHandler {
   return {
     channel: "webhook",
-    provider: provider.name,
-    concurrency: provider.concurrency,
+    ...providerParts(provider),
     async send(context) {
       const { delivery, user } = context;
       if (!user.webhook_url) throw new UndeliverableError("no_webhook_url", "the user has no webhook_url");
@@ -52,8 +51,7 @@ export function webhookHandler(provider: WebhookProvider, secretOf: SecretOf): C
 export function slackHandler(provider: SlackProvider): ChannelHandler {
   return {
     channel: "slack",
-    provider: provider.name,
-    concurrency: provider.concurrency,
+    ...providerParts(provider),
     async send(context) {
       const url = context.user.slack_webhook_url;
       if (!url) throw new UndeliverableError("no_slack_webhook_url", "the user has no slack_webhook_url");

@@ -28,9 +28,9 @@ export async function startWebhookWorker(
   });
   const secretOf = async (userId: string) =>
     (await db.prisma.user.findUnique({ where: { id: userId }, select: { webhookSecret: true } }))?.webhookSecret ?? null;
-  const breaker = { ...config.breaker, failureThreshold: config.webhook.breakerFailureThreshold };
-  return startDeliveryWorker(
-    { ...runtime, config: { ...config, breaker } },
-    { queue: WORK_QUEUES.webhook.queue, handlers: [webhookHandler(webhook, secretOf), slackHandler(slack)] },
-  );
+  return startDeliveryWorker(runtime, {
+    queue: WORK_QUEUES.webhook.queue,
+    handlers: [webhookHandler(webhook, secretOf), slackHandler(slack)],
+    breakerFailureThreshold: config.webhook.breakerFailureThreshold,
+  });
 }

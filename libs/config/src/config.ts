@@ -50,8 +50,23 @@ export interface Config {
   outboundRates: { email: number; push: number; sms: number; whatsapp: number };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number };
   retry: { maxAttempts: number; baseDelayMs: number };
-  /** prefetch: unacked messages per worker; leaseMs: after this an unfinished attempt is presumed dead. */
-  worker: { prefetch: number; leaseMs: number };
+  /**
+   * prefetch: unacked messages per worker; heartbeatMs / deadAfterMs: how often an instance beats
+   * and after how long without a beat its claims are decided; leaseMs: the same for claims that
+   * name no instance (taken before instances existed); stallAfterMs: no progress for this long is
+   * a stalled worker (0: derived from its providers' deadlines); resendInterrupted: channels whose
+   * on-the-wire attempts of a dead worker are sent again rather than dead-lettered.
+   */
+  worker: {
+    prefetch: number;
+    leaseMs: number;
+    heartbeatMs: number;
+    deadAfterMs: number;
+    stallAfterMs: number;
+    resendInterrupted: Env["INTERRUPTED_RESEND_CHANNELS"];
+  };
+  /** processes: gateway processes sharing its port under `npm start`. */
+  gateway: { processes: number };
   rateLimit: { perUser: number; windowMs: number };
   idempotency: { ttlMs: number };
   outbox: { relayIntervalMs: number; relayAfterMs: number };
@@ -149,7 +164,15 @@ export function loadConfig(source: Source): Config {
     },
     breaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURE_THRESHOLD, recoveryTimeoutMs: e.CIRCUIT_BREAKER_RECOVERY_TIMEOUT },
     retry: { maxAttempts: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
-    worker: { prefetch: e.WORKER_PREFETCH, leaseMs: e.DELIVERY_LEASE },
+    worker: {
+      prefetch: e.WORKER_PREFETCH,
+      leaseMs: e.DELIVERY_LEASE,
+      heartbeatMs: e.WORKER_HEARTBEAT,
+      deadAfterMs: Math.max(e.WORKER_DEAD_AFTER, 2 * e.WORKER_HEARTBEAT),
+      stallAfterMs: e.WORKER_STALL_AFTER,
+      resendInterrupted: e.INTERRUPTED_RESEND_CHANNELS,
+    },
+    gateway: { processes: e.GATEWAY_PROCESSES },
     rateLimit: { perUser: e.RATE_LIMIT_PER_USER, windowMs: e.RATE_LIMIT_WINDOW },
     idempotency: { ttlMs: e.IDEMPOTENCY_TTL },
     outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL, relayAfterMs: e.OUTBOX_RELAY_AFTER },

@@ -42,6 +42,23 @@ const url = (defaultValue: string, protocols: string[]) =>
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
 
+/** The channels, as configuration names them (libs/db has the same list from the schema). */
+const CHANNEL_NAMES = ["email", "push", "sms", "whatsapp", "webhook", "slack"] as const;
+/** A comma-separated list of channels; empty is none. */
+const channelList = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .transform((value, ctx) => {
+      const names = value.split(",").map((n) => n.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !(CHANNEL_NAMES as readonly string[]).includes(n));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: "custom", message: `unknown channel ${unknown.join(", ")}; channels are ${CHANNEL_NAMES.join(", ")}` });
+        return z.NEVER;
+      }
+      return names as (typeof CHANNEL_NAMES)[number][];
+    });
+
 /** Every environment variable the platform reads, with its default. The contract lists them. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -96,6 +113,18 @@ export const envSchema = z.object({
   RETRY_BASE_DELAY_MS: int(2000, 1),
   WORKER_PREFETCH: int(50, 1),
   DELIVERY_LEASE: duration(60_000),
+  // Worker instances: how often each writes its heartbeat, and after how long without one its
+  // claims are decided by the next worker that sees them.
+  WORKER_HEARTBEAT: duration(2000),
+  WORKER_DEAD_AFTER: duration(10_000),
+  // No message of a worker made progress for this long: /health/ready says stalled (0: derived
+  // from the longest provider deadline).
+  WORKER_STALL_AFTER: duration(0),
+  // Channels whose attempt a dead worker left on the wire are sent again (the receiver can drop
+  // the copy by its stable id); the others are dead-lettered as delivery_interrupted.
+  INTERRUPTED_RESEND_CHANNELS: channelList("email,push,webhook"),
+  // Gateway processes `npm start` runs behind one port (node:cluster).
+  GATEWAY_PROCESSES: int(2, 1),
 
   RATE_LIMIT_PER_USER: int(100, 1),
   RATE_LIMIT_WINDOW: duration(60_000),

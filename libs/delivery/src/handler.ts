@@ -30,10 +30,31 @@ export interface ChannelHandler {
   /** Sends that can usefully be in flight at once (the provider's connection pool). */
   concurrency: number;
   /**
+   * The provider's own time limit for one call. The worker gives every call this plus a second,
+   * waiting for a pooled connection included; past it the call is a retryable failure and
+   * `reset()` runs.
+   */
+  deadlineMs: number;
+  /** Throws away the provider's connections (it missed its deadline), so the next call starts afresh. */
+  reset?(): void;
+  /**
    * Its outbound rate budget, shared by every replica: `key` names it in Redis (default
    * "<provider>:<channel>"), `perSecond` whole sends per second (default: the channel's
    * *_RATE_PER_SECOND; 0 = unlimited). Messages wait for it; they are never failed for it.
    */
   budget?: { key?: string; perSecond?: number };
   send(context: SendContext): Promise<SendOutcome>;
+}
+
+/** What a handler takes from its provider adapter: its name (the breaker's), pool, deadline and reset. */
+export function providerParts(provider: { name: string; concurrency: number; deadlineMs: number; reset?(): void }): Pick<
+  ChannelHandler,
+  "provider" | "concurrency" | "deadlineMs" | "reset"
+> {
+  return {
+    provider: provider.name,
+    concurrency: provider.concurrency,
+    deadlineMs: provider.deadlineMs,
+    ...(provider.reset ? { reset: () => provider.reset!() } : {}),
+  };
 }

@@ -1,9 +1,12 @@
-export { DeliveryWorker } from "./worker";
-export type { DeliveryWorkerOptions, DeliveryWorkerDeps } from "./worker";
+export { DeliveryWorker } from "./pipeline";
+export type { DeliveryWorkerDeps } from "./pipeline";
 export { startDeliveryWorker } from "./start";
 export type { StartWorkerOptions } from "./start";
+export { workerPolicy, DEADLINE_GRACE_MS } from "./policy";
+export type { WorkerPolicy } from "./policy";
+export { providerParts } from "./handler";
 export type { ChannelHandler, SendContext, SendOutcome } from "./handler";
 export { DeliveryRepository } from "./repository";
-export type { ClaimedDelivery, ClaimResult, DeadLetterRecord } from "./repository";
+export type { ClaimedDelivery, LoadedDelivery, Loaded, DeadLetterRecord } from "./repository";
 export { WorkerMetrics } from "./metrics";
 export type { Outcome } from "./metrics";

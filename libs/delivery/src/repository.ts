@@ -1,30 +1,45 @@
 import type { Pool } from "pg";
-import { newId, withTransaction, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { newId, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
 import { Batcher } from "./batcher";
 
-/** A delivery claimed for one attempt, with what the handler needs from its request. */
-export interface ClaimedDelivery {
+/** A delivery as a worker reads it before deciding what to do with a message. */
+export interface LoadedDelivery {
   id: string;
   requestId: string;
   channel: Channel;
   priority: Priority;
-  /** Attempts including this one. */
-  attempt: number;
+  status: DeliveryStatus;
+  /** Attempts started so far (the claim of the next one makes it attempts + 1). */
+  attempts: number;
   templateVersionId: string | null;
   userId: string;
   variables: Record<string, unknown>;
   correlationId: string;
+  /** The worker instance of the current claim, when it is `processing`. */
+  claimedBy: string | null;
+  /** The provider of the current (or last) attempt. */
+  provider: string | null;
 }
 
-export type ClaimResult =
-  | { kind: "claimed"; delivery: ClaimedDelivery }
+export type Loaded =
   | { kind: "missing" }
   /** Already sent, failed, dead-lettered, suppressed or cancelled: a duplicate message. */
   | { kind: "finished"; status: DeliveryStatus }
   /** Not released yet (scheduled, held): the scheduler publishes it when it is due. */
   | { kind: "not_due"; status: DeliveryStatus }
-  /** Another attempt holds it; `leaseExpired` when that attempt started too long ago to be alive. */
-  | { kind: "busy"; leaseExpired: boolean; attempts: number };
+  /** queued or retrying: this message may claim it. */
+  | { kind: "ready"; delivery: LoadedDelivery }
+  /**
+   * processing: an attempt was handed to the provider. `alive` when its worker instance still
+   * beats (it is on the wire right now); otherwise that worker died during the call.
+   */
+  | { kind: "on_the_wire"; delivery: LoadedDelivery; alive: boolean };
+
+/** A delivery this worker has claimed: its attempt number fences every later write. */
+export interface ClaimedDelivery extends LoadedDelivery {
+  /** This attempt's number (attempts including this one). */
+  attempt: number;
+}
 
 export interface DeadLetterRecord {
   deliveryId: string | null;
@@ -39,186 +54,267 @@ export interface DeadLetterRecord {
   headers: Record<string, unknown>;
 }
 
+export interface FailureRecord {
+  errorCode: string;
+  error: string;
+  retryable: boolean;
+  /** What the provider reported before failing (kept with the delivery). */
+  outcome?: unknown;
+}
+
+interface LoadRow {
+  id: string;
+  request_id: string;
+  channel: Channel;
+  priority: Priority;
+  status: DeliveryStatus;
+  attempts: number;
+  template_version_id: string | null;
+  user_id: string;
+  variables: Record<string, unknown>;
+  correlation_id: string;
+  claimed_by: string | null;
+  provider: string | null;
+  alive: boolean;
+}
+
+interface Claim {
+  delivery: LoadedDelivery;
+  provider: string;
+}
+
+interface SentRecord {
+  delivery: ClaimedDelivery;
+  providerMessageId: string | null;
+  outcome: unknown;
+}
+
 /**
- * Every state change a worker makes to a delivery. Each is one statement, conditional on the state
- * the worker expects, so two copies of one message can never both move a delivery forward.
+ * Every state change a worker makes to a delivery. Each write is one statement, conditional on the
+ * state the worker read (status and attempt count), so two copies of one message, or a worker
+ * that was presumed dead and is not, can never both move a delivery forward.
+ *
+ * The reads, claims and "sent" records of the messages in flight are batched into one statement
+ * each (Batcher): at a few hundred mails a second, one round trip per message is what a worker
+ * would otherwise spend its time on.
  */
 export class DeliveryRepository {
+  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids), 0);
+  private readonly claims = new Batcher<Claim, boolean>((claims) => this.claimMany(claims), 0);
+  /** "Sent" waits a little longer: only the ack waits for it, and it gathers more per statement. */
+  private readonly sents = new Batcher<SentRecord, boolean>((rows) => this.markSentMany(rows), 10);
+
   constructor(
     private readonly pool: Pool,
+    /** This worker's instance: what its claims name, and whose claims it never takes for dead. */
+    private readonly instanceId: string,
+    private readonly deadAfterMs: number,
     private readonly leaseMs: number,
   ) {}
 
-  private readonly claims = new Batcher<string, ClaimedDelivery | undefined>((ids) => this.claimMany(ids), 1);
-  /**
-   * "Sent" waits longer (25 ms): only the ack of the message waits for it, not the next send, and
-   * at a few hundred mails a second it gathers several per statement instead of one or two.
-   */
-  private readonly sent = new Batcher<{ id: string; providerMessageId: string | null; outcome: unknown }, void>(
-    (rows) => this.markSentMany(rows),
-    25,
-  );
-
-  /** queued/retrying -> processing, counting the attempt; or why it cannot be claimed. */
-  async claim(deliveryId: string): Promise<ClaimResult> {
-    const delivery = await this.claims.call(deliveryId);
-    if (delivery) return { kind: "claimed", delivery };
-    const { rows: current } = await this.pool.query<{ status: DeliveryStatus; attempts: number; expired: boolean }>(
-      `SELECT status, attempts, coalesce(claimed_at < now() - make_interval(secs => $2::float8 / 1000), true) AS expired
-         FROM deliveries WHERE id = $1`,
-      [deliveryId, this.leaseMs],
-    );
-    const state = current[0];
-    if (!state) return { kind: "missing" };
-    if (state.status === "processing") return { kind: "busy", leaseExpired: state.expired, attempts: state.attempts };
-    if (state.status === "scheduled" || state.status === "held") return { kind: "not_due", status: state.status };
-    return { kind: "finished", status: state.status };
+  async load(deliveryId: string): Promise<Loaded> {
+    const row = await this.loads.call(deliveryId);
+    if (!row) return { kind: "missing" };
+    const delivery: LoadedDelivery = {
+      id: row.id,
+      requestId: row.request_id,
+      channel: row.channel,
+      priority: row.priority,
+      status: row.status,
+      attempts: row.attempts,
+      templateVersionId: row.template_version_id,
+      userId: row.user_id,
+      variables: row.variables,
+      correlationId: row.correlation_id,
+      claimedBy: row.claimed_by,
+      provider: row.provider,
+    };
+    switch (row.status) {
+      case "queued":
+      case "retrying":
+        return { kind: "ready", delivery };
+      case "processing":
+        return { kind: "on_the_wire", delivery, alive: row.alive };
+      case "scheduled":
+      case "held":
+        return { kind: "not_due", status: row.status };
+      default:
+        return { kind: "finished", status: row.status };
+    }
   }
 
-  /** One UPDATE ... RETURNING for every claim of this moment; undefined where it was not claimable. */
-  private async claimMany(ids: string[]): Promise<(ClaimedDelivery | undefined)[]> {
-    const { rows } = await this.pool.query<{
-      id: string;
-      request_id: string;
-      channel: Channel;
-      priority: Priority;
-      attempts: number;
-      template_version_id: string | null;
-      user_id: string;
-      variables: Record<string, unknown>;
-      correlation_id: string;
-    }>(
-      `UPDATE deliveries d
-          SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), updated_at = now()
-         FROM notification_requests r
-        WHERE d.id = ANY($1::uuid[]) AND r.id = d.request_id AND d.status IN ('queued', 'retrying')
-      RETURNING d.id, d.request_id, d.channel, d.priority, d.attempts, d.template_version_id,
-                r.user_id, r.variables, r.correlation_id`,
-      [[...new Set(ids)]],
+  /**
+   * One SELECT for every message of this moment. `alive`: the claim's instance beat within
+   * deadAfter and did not stop; a claim of this very instance that reaches here is not in flight
+   * (the worker checks its own first), so it is not alive either; a claim that names no instance
+   * (taken before instances existed) is alive within the lease.
+   */
+  private async loadMany(ids: string[]): Promise<(LoadRow | undefined)[]> {
+    const { rows } = await this.pool.query<LoadRow>(
+      `SELECT d.id, d.request_id, d.channel, d.priority, d.status, d.attempts, d.template_version_id, d.claimed_by, d.provider,
+              r.user_id, r.variables, r.correlation_id,
+              CASE WHEN d.claimed_by IS NULL THEN coalesce(d.claimed_at > now() - make_interval(secs => $3::float8 / 1000), false)
+                   ELSE d.claimed_by <> $2::uuid AND coalesce(w.stopped_at IS NULL AND w.heartbeat_at > now() - make_interval(secs => $4::float8 / 1000), false)
+              END AS alive
+         FROM deliveries d
+         JOIN notification_requests r ON r.id = d.request_id
+         LEFT JOIN worker_instances w ON w.id = d.claimed_by
+        WHERE d.id = ANY($1::uuid[])`,
+      [[...new Set(ids)], this.instanceId, this.leaseMs, this.deadAfterMs],
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => {
-      const row = byId.get(id);
-      // A second copy of one message in the same batch: only the first gets the claim.
-      byId.delete(id);
-      return row
-        ? {
-            id: row.id,
-            requestId: row.request_id,
-            channel: row.channel,
-            priority: row.priority,
-            attempt: row.attempts,
-            templateVersionId: row.template_version_id,
-            userId: row.user_id,
-            variables: row.variables,
-            correlationId: row.correlation_id,
-          }
-        : undefined;
-    });
+    return ids.map((id) => byId.get(id));
   }
 
-  /** Gives a claim back without counting the attempt (the breaker refused the call). */
-  async unclaim(deliveryId: string): Promise<void> {
+  /**
+   * Claims a delivery right before its provider call: processing, attempts + 1, this instance,
+   * this provider; only if it is still as it was read. False: another message got there first.
+   * A claim is the hand-over to the provider, so a dead worker's claims are exactly the calls it
+   * had on the wire.
+   */
+  async claim(delivery: LoadedDelivery, provider: string): Promise<ClaimedDelivery | undefined> {
+    const claimed = await this.claims.call({ delivery, provider });
+    return claimed ? { ...delivery, status: "processing", attempt: delivery.attempts + 1, claimedBy: this.instanceId, provider } : undefined;
+  }
+
+  private async claimMany(claims: Claim[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE deliveries d
+          SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), claimed_by = $2::uuid,
+              provider = v.provider, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", attempts int, provider text)
+        WHERE d.id = v.id AND d.status = v.status AND d.attempts = v.attempts
+      RETURNING d.id`,
+      [
+        JSON.stringify(claims.map((c) => ({ id: c.delivery.id, status: c.delivery.status, attempts: c.delivery.attempts, provider: c.provider }))),
+        this.instanceId,
+      ],
+    );
+    const won = new Set(rows.map((row) => row.id));
+    // Two copies of one message in the same batch: only the first gets the claim.
+    return claims.map((c) => won.delete(c.delivery.id));
+  }
+
+  /** Gives a claim back without counting the attempt (the breaker refused the call after all). */
+  async unclaim(delivery: ClaimedDelivery): Promise<void> {
     await this.pool.query(
       `UPDATE deliveries
           SET status = CASE WHEN attempts > 1 THEN 'retrying'::"DeliveryStatus" ELSE 'queued'::"DeliveryStatus" END,
-              attempts = attempts - 1, claimed_at = NULL, updated_at = now()
-        WHERE id = $1 AND status = 'processing'`,
-      [deliveryId],
+              attempts = attempts - 1, claimed_at = NULL, claimed_by = NULL, updated_at = now()
+        WHERE id = $1 AND status = 'processing' AND attempts = $2`,
+      [delivery.id, delivery.attempt],
     );
   }
 
-  async markSent(deliveryId: string, providerMessageId: string | null, outcome?: unknown): Promise<void> {
-    await this.sent.call({ id: deliveryId, providerMessageId, outcome: outcome ?? null });
+  /** processing -> sent, for this attempt; false when the attempt is no longer this worker's. */
+  markSent(delivery: ClaimedDelivery, providerMessageId: string | null, outcome?: unknown): Promise<boolean> {
+    return this.sents.call({ delivery, providerMessageId, outcome: outcome ?? null });
   }
 
-  private async markSentMany(rows: { id: string; providerMessageId: string | null; outcome: unknown }[]): Promise<void[]> {
-    await this.pool.query(
+  private async markSentMany(records: SentRecord[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
       `UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
               next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, provider_message_id text, outcome jsonb)
-        WHERE d.id = v.id AND d.status = 'processing'`,
-      [JSON.stringify(rows.map((r) => ({ id: r.id, provider_message_id: r.providerMessageId, outcome: r.outcome })))],
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, provider_message_id text, outcome jsonb)
+        WHERE d.id = v.id AND d.status = 'processing' AND d.attempts = v.attempts
+      RETURNING d.id`,
+      [
+        JSON.stringify(
+          records.map((r) => ({ id: r.delivery.id, attempts: r.delivery.attempt, provider_message_id: r.providerMessageId, outcome: r.outcome })),
+        ),
+      ],
     );
-    return rows.map(() => undefined);
+    const recorded = new Set(rows.map((row) => row.id));
+    return records.map((r) => recorded.has(r.delivery.id));
   }
 
-  /** At send time the user had turned the channel off: the later choice wins. */
-  async markSuppressed(deliveryId: string, reason: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE deliveries SET status = 'suppressed', last_error = $2, last_error_code = 'suppressed', claimed_at = NULL,
-              updated_at = now()
-        WHERE id = $1 AND status = 'processing'`,
-      [deliveryId, reason],
+  /** The user turned the channel off before it was sent: the later choice wins. */
+  async markSuppressed(delivery: LoadedDelivery, reason: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE deliveries SET status = 'suppressed', last_error = $4, last_error_code = 'suppressed', updated_at = now()
+        WHERE id = $1 AND status = $2 AND attempts = $3`,
+      [delivery.id, delivery.status, delivery.attempts, reason],
     );
+    return rowCount === 1;
   }
 
-  async markRetrying(deliveryId: string, errorCode: string, error: string, nextAttemptAt: Date, outcome?: unknown): Promise<void> {
-    await this.pool.query(
+  /** processing -> retrying, with the failed attempt in delivery_attempts; false if no longer ours. */
+  async markRetrying(delivery: ClaimedDelivery, failure: FailureRecord, nextAttemptAt: Date): Promise<boolean> {
+    const { rows } = await this.pool.query<{ moved: number }>(
       `WITH moved AS (
-         UPDATE deliveries SET status = 'retrying', last_error = $3, last_error_code = $2, next_attempt_at = $4,
-                outcome = COALESCE($5::jsonb, outcome), claimed_at = NULL, updated_at = now()
-          WHERE id = $1 AND status = 'processing'
-         RETURNING id, attempts)
-       INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable)
-       SELECT id, attempts, $2, $3, true FROM moved`,
-      [deliveryId, errorCode, error, nextAttemptAt.toISOString(), jsonOrNull(outcome)],
+         UPDATE deliveries SET status = 'retrying', last_error = $4, last_error_code = $3, next_attempt_at = $6,
+                outcome = COALESCE($7::jsonb, outcome), claimed_at = NULL, claimed_by = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'processing' AND attempts = $2
+         RETURNING id, attempts),
+       logged AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
+         SELECT id, attempts, $3, $4, $5, $8 FROM moved)
+       SELECT count(*)::int AS moved FROM moved`,
+      [delivery.id, delivery.attempt, failure.errorCode, failure.error, failure.retryable, nextAttemptAt.toISOString(), jsonOrNull(failure.outcome), delivery.provider],
     );
+    return rows[0]?.moved === 1;
   }
 
-  /** Ends a delivery as failed (nothing to replay) or dead_lettered (kept in dead_letters). */
-  async markFinalFailure(
-    deliveryId: string,
+  /**
+   * Ends this attempt as failed (nothing to replay) or dead_lettered, with its attempt row and, for
+   * a dead letter, the dead_letters row, in one statement: a delivery that is no longer at this
+   * attempt is left alone and gets no dead letter, so none is ever dead-lettered twice.
+   */
+  async markFinal(
+    delivery: Pick<ClaimedDelivery, "id" | "attempt" | "provider">,
     status: "failed" | "dead_lettered",
-    errorCode: string,
-    error: string,
-    retryable: boolean,
+    failure: FailureRecord,
     deadLetter?: DeadLetterRecord,
-    outcome?: unknown,
-  ): Promise<void> {
-    await withTransaction(this.pool, async (client) => {
-      await client.query(
-        `WITH moved AS (
-           UPDATE deliveries SET status = $2::"DeliveryStatus", last_error = $4, last_error_code = $3, failed_at = now(),
-                  next_attempt_at = NULL, outcome = COALESCE($6::jsonb, outcome), claimed_at = NULL, updated_at = now()
-            WHERE id = $1 AND status = 'processing'
-           RETURNING id, attempts)
-         INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable)
-         SELECT id, attempts, $3, $4, $5 FROM moved`,
-        [deliveryId, status, errorCode, error, retryable, jsonOrNull(outcome)],
-      );
-      if (deadLetter) await insertDeadLetter(client, deadLetter);
-    });
+  ): Promise<boolean> {
+    const dl = deadLetter ?? null;
+    const { rows } = await this.pool.query<{ moved: number }>(
+      `WITH moved AS (
+         UPDATE deliveries SET status = $3::"DeliveryStatus", last_error = $5, last_error_code = $4, failed_at = now(),
+                next_attempt_at = NULL, outcome = COALESCE($7::jsonb, outcome), claimed_at = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'processing' AND attempts = $2
+         RETURNING id, attempts),
+       logged AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
+         SELECT id, attempts, $4, $5, $6, $8 FROM moved),
+       kept AS (
+         INSERT INTO dead_letters (id, delivery_id, request_id, channel, correlation_id, error_code, error, attempts,
+                                   routing_key, payload, headers)
+         SELECT $9::uuid, moved.id, $10::uuid, $11, $12, $4, $5, moved.attempts, $13, $14::jsonb, $15::jsonb
+           FROM moved WHERE $9::uuid IS NOT NULL)
+       SELECT count(*)::int AS moved FROM moved`,
+      [
+        delivery.id,
+        delivery.attempt,
+        status,
+        failure.errorCode,
+        failure.error,
+        failure.retryable,
+        jsonOrNull(failure.outcome),
+        delivery.provider,
+        dl ? newId() : null,
+        dl?.requestId ?? null,
+        dl?.channel ?? null,
+        dl?.correlationId ?? null,
+        dl?.routingKey ?? null,
+        dl ? JSON.stringify(dl.payload) : null,
+        dl ? JSON.stringify(dl.headers) : null,
+      ],
+    );
+    return rows[0]?.moved === 1;
   }
 
   /** A message that names no delivery we can process: kept in dead_letters without touching deliveries. */
-  async recordDeadLetter(record: DeadLetterRecord): Promise<void> {
-    await insertDeadLetter(this.pool, record);
+  async recordDeadLetter(r: DeadLetterRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO dead_letters (id, delivery_id, request_id, channel, correlation_id, error_code, error, attempts,
+                                 routing_key, payload, headers)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [newId(), r.deliveryId, r.requestId, r.channel, r.correlationId, r.errorCode, r.error, r.attempts, r.routingKey, JSON.stringify(r.payload), JSON.stringify(r.headers)],
+    );
   }
 }
 
 /** A provider outcome as a jsonb parameter; undefined keeps what the delivery has. */
 function jsonOrNull(outcome: unknown): string | null {
   return outcome === undefined ? null : JSON.stringify(outcome);
-}
-
-async function insertDeadLetter(client: Pick<Pool, "query">, r: DeadLetterRecord): Promise<void> {
-  await client.query(
-    `INSERT INTO dead_letters (id, delivery_id, request_id, channel, correlation_id, error_code, error, attempts,
-                               routing_key, payload, headers)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [
-      newId(),
-      r.deliveryId,
-      r.requestId,
-      r.channel,
-      r.correlationId,
-      r.errorCode,
-      r.error,
-      r.attempts,
-      r.routingKey,
-      JSON.stringify(r.payload),
-      JSON.stringify(r.headers),
-    ],
-  );
 }

@@ -5,27 +5,33 @@ import { TemplateCatalog } from "@herald/templates";
 import { UserDirectory } from "@herald/users";
 import type { ChannelHandler } from "./handler";
 import { WorkerMetrics } from "./metrics";
-import { DeliveryWorker } from "./worker";
+import { DeliveryWorker } from "./pipeline";
+import { workerPolicy } from "./policy";
 
 export interface StartWorkerOptions {
   queue: string;
   handlers: ChannelHandler[];
+  /** This worker's breakers open after this many consecutive failures (default: the config's). */
+  breakerFailureThreshold?: number;
 }
 
 /**
  * Everything a worker process runs, from its runtime: "consume this queue with these handlers".
- * Registers its own stop, so the runtime's shutdown stops consuming before closing connections.
+ * Registers its own stop, so the runtime's shutdown stops consuming before closing connections,
+ * and its watchdog among the runtime's readiness checks.
  */
 export async function startDeliveryWorker(runtime: Runtime, options: StartWorkerOptions): Promise<DeliveryWorker> {
-  const { config, db, redis, amqp, logger, registry, releasers } = runtime;
+  const { service, config, db, redis, amqp, logger, registry, releasers, checks } = runtime;
   const publisher = new ConfirmPublisher(amqp);
   await publisher.start();
   releasers.add("publisher", () => publisher.close());
   const metrics = new WorkerMetrics(registry);
   const budgets = new OutboundBudgets(redis);
   releasers.add("outbound budgets", () => budgets.close());
+  const policy = workerPolicy(config, options.queue, { breakerFailureThreshold: options.breakerFailureThreshold });
   const worker = new DeliveryWorker(
     {
+      service,
       pool: db.pool,
       amqp,
       publisher,
@@ -35,18 +41,12 @@ export async function startDeliveryWorker(runtime: Runtime, options: StartWorker
       metrics,
       budgets,
     },
-    {
-      queue: options.queue,
-      handlers: options.handlers,
-      prefetch: config.worker.prefetch,
-      retry: { maxRetries: config.retry.maxAttempts, baseDelayMs: config.retry.baseDelayMs },
-      breaker: { failureThreshold: config.breaker.failureThreshold, recoveryTimeoutMs: config.breaker.recoveryTimeoutMs },
-      leaseMs: config.worker.leaseMs,
-      rates: config.outboundRates,
-    },
+    policy,
+    options.handlers,
   );
   for (const [provider] of worker.breakers) metrics.breakerState(provider, "closed");
   await worker.start();
   releasers.add(`worker ${options.queue}`, () => worker.stop());
+  checks.worker = worker.readiness;
   return worker;
 }

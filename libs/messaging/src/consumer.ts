@@ -18,13 +18,16 @@ export interface ConsumerOptions {
  * it arrived on, and only while that channel is open: after a reconnect the broker redelivers what
  * was unsettled, so a stale ack is dropped rather than sent to the wrong channel.
  *
- * pause() stops taking new messages (in-flight ones finish); resume() takes them again.
+ * hold(reason) stops taking new messages (in-flight ones finish) until every reason given is
+ * released again: a worker holds for each open breaker, for PostgreSQL being away, and so on, and
+ * consumes only while nothing holds it.
  */
 export class QueueConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
-  private paused = false;
+  private readonly holds = new Set<string>();
   private stopped = false;
+  private consuming = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -37,22 +40,27 @@ export class QueueConsumer {
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.holds.size > 0 || this.stopped;
+  }
+
+  /** Why it is not consuming (empty while it consumes). */
+  get heldFor(): string[] {
+    return [...this.holds];
   }
 
   get inFlightCount(): number {
     return this.inFlight.size;
   }
 
-  async pause(): Promise<void> {
-    if (this.paused) return;
-    this.paused = true;
-    await this.cancel();
+  /** Stops taking messages until `reason` is released (and every other hold too). */
+  async hold(reason: string): Promise<void> {
+    const first = this.holds.size === 0;
+    this.holds.add(reason);
+    if (first) await this.cancel();
   }
 
-  async resume(): Promise<void> {
-    if (!this.paused || this.stopped) return;
-    this.paused = false;
+  async release(reason: string): Promise<void> {
+    if (!this.holds.delete(reason) || this.holds.size > 0 || this.stopped) return;
     if (this.channel) await this.consume(this.channel);
   }
 
@@ -80,15 +88,22 @@ export class QueueConsumer {
     });
     await channel.prefetch(this.options.prefetch);
     this.channel = channel;
-    if (!this.paused && !this.stopped) await this.consume(channel);
+    if (!this.isPaused) await this.consume(channel);
   };
 
   private async consume(channel: Channel): Promise<void> {
-    if (this.consumerTag) return;
-    const { consumerTag } = await channel.consume(this.options.queue, (message) => {
-      if (message) this.dispatch(channel, message);
-    });
-    this.consumerTag = consumerTag;
+    if (this.consumerTag || this.consuming) return;
+    this.consuming = true;
+    try {
+      const { consumerTag } = await channel.consume(this.options.queue, (message) => {
+        if (message) this.dispatch(channel, message);
+      });
+      this.consumerTag = consumerTag;
+    } finally {
+      this.consuming = false;
+    }
+    // A hold that came while the consume was on its way.
+    if (this.isPaused) await this.cancel();
   }
 
   private async cancel(): Promise<void> {

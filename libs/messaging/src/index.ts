@@ -14,6 +14,8 @@ export type { AmqpLogger } from "./connection";
 export { ConfirmPublisher, BrokerUnavailableError } from "./publisher";
 export type { OutgoingMessage } from "./publisher";
 export { QueueConsumer } from "./consumer";
+export { Republisher, bodyOf } from "./republish";
+export type { Failure } from "./republish";
 export type { Settlement, MessageHandler, ConsumerOptions } from "./consumer";
 export { HEADERS, deliveryMessage, parseMessage, headerString, deliveryOutgoing } from "./message";
 export type { MessageDefinition, DeliveryMessage, DeliveryEnvelope, ParseResult } from "./message";

@@ -14,6 +14,9 @@ export const HEADERS = {
   lastError: "x-last-error",
   errorCode: "x-error-code",
   originalQueue: "x-original-queue",
+  deadLetteredAt: "x-dead-lettered-at",
+  /** Attempts that failed while the provider's breaker was open or half-open: they spend no retries. */
+  providerDownAttempts: "x-provider-down-attempts",
 } as const;
 
 /** A message type: its name, its schema and where it is routed. Handlers live elsewhere. */

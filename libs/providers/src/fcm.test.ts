@@ -37,20 +37,22 @@ describe("classifyFcmError", () => {
 });
 
 describe("fcmMessage", () => {
-  const base = { body: "Your order shipped", title: "Order 42", deliveryId: "d", devices: [] };
+  const base = { body: "Your order shipped", title: "Order 42", deliveryId: "0190a0b0-0000-7000-8000-000000000001", devices: [] };
+  const collapse = base.deliveryId;
 
-  it("carries title, body, data and image, with each platform's options", () => {
+  it("carries title, body, data and image, with each platform's options and the delivery id as collapse identifier", () => {
     const android = fcmMessage({ token: "a", platform: "android" }, { ...base, data: { order: "42" }, image: "https://x/i.png", urgent: true });
     expect(android).toEqual({
       token: "a",
       notification: { title: "Order 42", body: "Your order shipped", imageUrl: "https://x/i.png" },
       data: { order: "42" },
-      android: { priority: "high" },
+      android: { collapseKey: collapse, notification: { tag: collapse }, priority: "high" },
     });
     const ios = fcmMessage({ token: "i", platform: "ios" }, { ...base, image: "https://x/i.png", urgent: false });
-    expect(ios.apns).toEqual({ payload: { aps: { mutableContent: true } }, fcmOptions: { imageUrl: "https://x/i.png" } });
+    expect(ios.apns).toEqual({ headers: { "apns-collapse-id": collapse }, payload: { aps: { mutableContent: true } }, fcmOptions: { imageUrl: "https://x/i.png" } });
     const web = fcmMessage({ token: "w", platform: "web" }, { ...base, urgent: true });
-    expect(web.webpush).toEqual({ headers: { Urgency: "high" } });
+    expect(web.webpush).toEqual({ headers: { Topic: "0190a0b0000070008000000000000001", Urgency: "high" }, notification: { tag: collapse } });
+    expect(web.webpush!.headers!.Topic!.length).toBeLessThanOrEqual(32);
     expect(web.data).toBeUndefined();
   });
 });

@@ -107,6 +107,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export class FcmPushProvider implements PushProvider {
   readonly name = "fcm";
   readonly concurrency: number;
+  readonly deadlineMs: number;
   private readonly app: App;
   private readonly messaging: Messaging;
   private readonly agent: https.Agent;
@@ -114,6 +115,7 @@ export class FcmPushProvider implements PushProvider {
 
   constructor(private readonly options: FcmOptions) {
     this.concurrency = options.concurrency ?? 10;
+    this.deadlineMs = options.timeoutMs;
     this.ownsAgent = !options.httpsAgent;
     this.agent = options.httpsAgent ?? new https.Agent({ keepAlive: true, maxSockets: this.concurrency * 4 });
     this.app = initializeApp(
@@ -148,8 +150,14 @@ export class FcmPushProvider implements PushProvider {
   }
 }
 
-/** The FCM v1 message for one device: the notification, the data, and its platform's options. */
+/**
+ * The FCM v1 message for one device: the notification, the data, and its platform's options. Each
+ * carries the delivery id as its collapse identifier (Android collapse_key and notification tag,
+ * apns-collapse-id, web push Topic), so a push sent again after a worker died mid-call replaces
+ * the first on the device instead of showing twice.
+ */
 export function fcmMessage(device: PushDevice, m: PushMessage): TokenMessage {
+  const collapse = m.deliveryId;
   const message: TokenMessage = {
     token: device.token,
     notification: { ...(m.title !== undefined ? { title: m.title } : {}), body: m.body, ...(m.image ? { imageUrl: m.image } : {}) },
@@ -157,11 +165,11 @@ export function fcmMessage(device: PushDevice, m: PushMessage): TokenMessage {
   };
   switch (device.platform) {
     case "android":
-      if (m.urgent) message.android = { priority: "high" };
+      message.android = { collapseKey: collapse, notification: { tag: collapse }, ...(m.urgent ? { priority: "high" as const } : {}) };
       break;
     case "ios":
       message.apns = {
-        ...(m.urgent ? { headers: { "apns-priority": "10" } } : {}),
+        headers: { "apns-collapse-id": collapse, ...(m.urgent ? { "apns-priority": "10" } : {}) },
         // An image needs the app's notification service extension to fetch it.
         payload: { aps: m.image ? { mutableContent: true } : {} },
         ...(m.image ? { fcmOptions: { imageUrl: m.image } } : {}),
@@ -169,8 +177,9 @@ export function fcmMessage(device: PushDevice, m: PushMessage): TokenMessage {
       break;
     case "web":
       message.webpush = {
-        ...(m.urgent ? { headers: { Urgency: "high" } } : {}),
-        ...(m.image ? { notification: { image: m.image } } : {}),
+        // A Topic is at most 32 URL-safe characters: the delivery id without its dashes.
+        headers: { Topic: collapse.replace(/-/g, ""), ...(m.urgent ? { Urgency: "high" } : {}) },
+        notification: { tag: collapse, ...(m.image ? { image: m.image } : {}) },
       };
       break;
   }

@@ -54,8 +54,11 @@ async function actOutFault({ faults, timeoutMs }: SandboxOptions, channel: Sandb
 export class SandboxPushProvider implements PushProvider {
   readonly name = "sandbox-push";
   readonly concurrency = 10;
+  readonly deadlineMs: number;
 
-  constructor(private readonly options: SandboxOptions) {}
+  constructor(private readonly options: SandboxOptions) {
+    this.deadlineMs = options.timeoutMs;
+  }
 
   async send(message: PushMessage): Promise<PushReceipt> {
     await actOutFault(this.options, "push");
@@ -86,8 +89,11 @@ export class SandboxPushProvider implements PushProvider {
 export class SandboxTextProvider implements TextProvider {
   readonly name = "sandbox-text";
   readonly concurrency = 10;
+  readonly deadlineMs: number;
 
-  constructor(private readonly options: SandboxOptions) {}
+  constructor(private readonly options: SandboxOptions) {
+    this.deadlineMs = options.timeoutMs;
+  }
 
   async send(message: TextMessage): Promise<SendReceipt> {
     await actOutFault(this.options, message.channel);

@@ -1,3 +1,4 @@
+import type net from "node:net";
 import nodemailer, { type Transporter } from "nodemailer";
 import { PermanentDeliveryError, RetryableDeliveryError, type DeliveryError } from "@herald/errors";
 import { noDelaySocket } from "./smtp-socket";
@@ -43,16 +44,30 @@ export function classifySmtpError(error: unknown): DeliveryError {
   return new RetryableDeliveryError("smtp_connection_failed", message, { cause: error });
 }
 
-/** Email over SMTP with a pool of reused connections (nodemailer). */
+/**
+ * Email over SMTP with a pool of reused connections (nodemailer). The pool opens its sockets
+ * through us, so reset() can destroy every one of them: a send that missed its deadline (a
+ * server that never greets, or a pool that holds a send without ever opening a socket) cannot
+ * complete later, and the next send gets a fresh pool.
+ */
 export class SmtpEmailProvider implements EmailProvider {
   readonly name: string;
   readonly concurrency: number;
-  private readonly transport: Transporter;
+  readonly deadlineMs: number;
+  private transport: Transporter;
+  private sockets = new Set<net.Socket>();
 
-  constructor(options: SmtpOptions) {
+  constructor(private readonly options: SmtpOptions) {
     this.name = options.name ?? "smtp";
     this.concurrency = options.maxConnections;
-    this.transport = nodemailer.createTransport({
+    this.deadlineMs = options.timeoutMs;
+    this.transport = this.createTransport();
+  }
+
+  private createTransport(): Transporter {
+    const { options } = this;
+    const sockets = this.sockets;
+    return nodemailer.createTransport({
       pool: true,
       host: options.host,
       port: options.port,
@@ -62,9 +77,20 @@ export class SmtpEmailProvider implements EmailProvider {
       connectionTimeout: options.timeoutMs,
       greetingTimeout: options.timeoutMs,
       socketTimeout: options.timeoutMs,
-      getSocket: noDelaySocket(options.timeoutMs),
+      getSocket: noDelaySocket(options.timeoutMs, (socket) => {
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+      }),
       ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
     });
+  }
+
+  reset(): void {
+    const { transport, sockets } = this;
+    this.sockets = new Set();
+    this.transport = this.createTransport();
+    transport.close();
+    for (const socket of sockets) socket.destroy();
   }
 
   async send(message: EmailMessage): Promise<SendReceipt> {
@@ -90,6 +116,7 @@ export class SmtpEmailProvider implements EmailProvider {
 
   close(): Promise<void> {
     this.transport.close();
+    for (const socket of this.sockets) socket.destroy();
     return Promise.resolve();
   }
 }

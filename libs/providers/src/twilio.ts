@@ -79,12 +79,14 @@ export function classifyTwilioError(error: unknown): DeliveryError {
 export class TwilioTextProvider implements TextProvider {
   readonly name = "twilio";
   readonly concurrency: number;
+  readonly deadlineMs: number;
   private readonly client: twilio.Twilio;
   private readonly http: twilio.RequestClient;
   private readonly ownsAgent: boolean;
 
   constructor(options: TwilioOptions) {
     this.concurrency = options.concurrency ?? 10;
+    this.deadlineMs = options.timeoutMs;
     this.http = new twilio.RequestClient({ timeout: options.timeoutMs, keepAlive: true, maxSockets: this.concurrency, autoRetry: false });
     this.ownsAgent = !options.httpsAgent;
     if (options.httpsAgent) this.http.axios.defaults.httpsAgent = options.httpsAgent;

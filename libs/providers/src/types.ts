@@ -21,6 +21,10 @@ export interface SendReceipt {
 export interface Provider<M> {
   readonly name: string;
   readonly concurrency: number;
+  /** The longest one call takes, its own timeouts included (the worker's deadline is built on it). */
+  readonly deadlineMs: number;
+  /** Throws away every connection (a call missed its deadline), so the next call starts afresh. */
+  reset?(): void;
   send(message: M): Promise<SendReceipt>;
   close(): Promise<void>;
 }

@@ -64,16 +64,28 @@ const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
  * cannot slip through. Failures come out as DeliveryErrors; answers of any status as HttpAnswer.
  */
 export class HttpPoster {
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  private agents: { http: http.Agent; https: https.Agent };
   private readonly resolver: Resolver;
 
   constructor(private readonly options: HttpPosterOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, scheduling: "lifo" as const };
-    this.agents = {
-      http: new http.Agent(agentOptions),
-      https: new https.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) }),
-    };
+    this.agents = this.createAgents();
     this.resolver = options.resolver ?? systemResolver;
+  }
+
+  private createAgents(): { http: http.Agent; https: https.Agent } {
+    const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets, scheduling: "lifo" as const };
+    return {
+      http: new http.Agent(agentOptions),
+      https: new https.Agent({ ...agentOptions, ...(this.options.ca ? { ca: this.options.ca } : {}) }),
+    };
+  }
+
+  /** Destroys every connection (a call missed the worker's deadline); the next post connects afresh. */
+  reset(): void {
+    const old = this.agents;
+    this.agents = this.createAgents();
+    old.http.destroy();
+    old.https.destroy();
   }
 
   async post(target: string, body: string, headers: Record<string, string>): Promise<HttpAnswer> {
@@ -187,6 +199,7 @@ export class HttpPoster {
 /** What the webhook and Slack providers share: a name (the breaker's key), a concurrency, a poster. */
 export abstract class HttpProvider {
   readonly concurrency: number;
+  readonly deadlineMs: number;
   protected readonly poster: HttpPoster;
 
   protected constructor(
@@ -194,7 +207,12 @@ export abstract class HttpProvider {
     { concurrency, ...options }: HttpProviderOptions,
   ) {
     this.concurrency = concurrency;
+    this.deadlineMs = options.timeoutMs;
     this.poster = new HttpPoster({ name, maxSockets: concurrency, ...options });
+  }
+
+  reset(): void {
+    this.poster.reset();
   }
 
   close(): Promise<void> {

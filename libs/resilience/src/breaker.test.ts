@@ -1,4 +1,5 @@
 import { PermanentDeliveryError, RetryableDeliveryError } from "@herald/errors";
+import { waitFor } from "@herald/testkit";
 import { BreakerOpenError, ProviderBreaker } from "./breaker";
 
 const fail = () => Promise.reject(new RetryableDeliveryError("down", "down"));
@@ -79,5 +80,32 @@ describe("ProviderBreaker", () => {
     const permit = await next;
     await expect(permit.fire(ok)).resolves.toBe("ok");
     expect(breaker.state).toBe("closed");
+  });
+
+  it("opens again when a trial hangs past its time limit, and turns away the callers that waited for it", async () => {
+    breaker = new ProviderBreaker("p", { failureThreshold: 1, recoveryTimeoutMs: 50, trialTimeoutMs: 100 });
+    const events: string[] = [];
+    for (const e of ["open", "half_open", "closed"]) breaker.on(e, () => events.push(e));
+    await call(breaker, fail);
+    await waitFor(() => breaker.state === "half_open");
+    const trial = await breaker.acquire();
+    // The trial's call never ends (a provider that accepted TCP and never answers).
+    void trial.fire(() => new Promise(() => undefined)).catch(() => undefined);
+    const waiter = breaker.acquire();
+    await expect(waiter).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(breaker.state).toBe("open");
+    // ... and the next recovery period gives a new trial, which can close it.
+    await waitFor(() => breaker.state === "half_open");
+    await expect(call(breaker, ok)).resolves.toBe("ok");
+    expect(breaker.state).toBe("closed");
+    expect(events).toEqual(["open", "half_open", "open", "half_open", "closed"]);
+  });
+
+  it("opens again when a trial permit is held and never used", async () => {
+    breaker = new ProviderBreaker("p", { failureThreshold: 1, recoveryTimeoutMs: 50, trialTimeoutMs: 100 });
+    await call(breaker, fail);
+    await waitFor(() => breaker.state === "half_open");
+    await breaker.acquire();
+    await expect(breaker.acquire()).rejects.toBeInstanceOf(BreakerOpenError);
   });
 });

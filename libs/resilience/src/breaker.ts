@@ -18,6 +18,11 @@ export interface BreakerOptions {
   recoveryTimeoutMs: number;
   /** A call slower than this fails (and counts as a failure). */
   timeoutMs?: number;
+  /**
+   * The longest a half-open trial may take from its permit to its outcome; past it the breaker
+   * opens again (a trial can never hold the breaker half-open forever). Default: the recovery time.
+   */
+  trialTimeoutMs?: number;
 }
 
 /** The breaker is open (or a half-open trial is under way): the call was not made. */
@@ -35,7 +40,9 @@ export class BreakerOpenError extends Error {
  * say nothing about the provider's health and do not count.
  *
  * Half-open lets exactly one trial call through; callers that arrive meanwhile wait for its
- * outcome in `acquire()` instead of being turned away and coming straight back.
+ * outcome in `acquire()` instead of being turned away and coming straight back. A trial that does
+ * not end within `trialTimeoutMs` (its call hangs, or its holder never fires nor releases it)
+ * opens the breaker again, so half-open never lasts without a trial that can still end.
  *
  * Events: 'open', 'half_open', 'closed' (state changes, for pausing consumers and metrics).
  */
@@ -44,12 +51,15 @@ export class ProviderBreaker extends EventEmitter {
   private consecutiveFailures = 0;
   private trial: Promise<void> | undefined;
   private settleTrial: (() => void) | undefined;
+  private trialTimer: NodeJS.Timeout | undefined;
+  private readonly trialTimeoutMs: number;
 
   constructor(
     readonly provider: string,
     options: BreakerOptions,
   ) {
     super();
+    this.trialTimeoutMs = options.trialTimeoutMs ?? options.recoveryTimeoutMs;
     this.breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       name: provider,
       timeout: options.timeoutMs ?? false,
@@ -91,6 +101,8 @@ export class ProviderBreaker extends EventEmitter {
       if (!this.breaker.halfOpen) throw new BreakerOpenError(this.provider);
       if (!this.trial) {
         this.trial = new Promise<void>((resolve) => (this.settleTrial = resolve));
+        this.trialTimer = setTimeout(() => this.trialExpired(), this.trialTimeoutMs);
+        this.trialTimer.unref();
         return this.permit(true);
       }
       await this.trial;
@@ -123,7 +135,17 @@ export class ProviderBreaker extends EventEmitter {
     this.breaker.shutdown();
   }
 
+  /** The trial took too long: the provider is not back, open again (the waiting callers see it). */
+  private trialExpired(): void {
+    this.trialTimer = undefined;
+    if (!this.trial) return;
+    if (this.breaker.halfOpen) this.breaker.open();
+    this.endTrial();
+  }
+
   private endTrial(): void {
+    clearTimeout(this.trialTimer);
+    this.trialTimer = undefined;
     const settle = this.settleTrial;
     this.trial = undefined;
     this.settleTrial = undefined;

@@ -4,7 +4,7 @@ import { createDatabase, pingDatabase, type Database } from "@herald/db";
 import { createRedis, pingRedis, waitForRedis, type Redis } from "@herald/cache";
 import { AmqpConnection, declareTopology } from "@herald/messaging";
 import { createRegistry, type HealthCheck, type Registry } from "@herald/http";
-import { retryDelays } from "@herald/resilience";
+import { topologyDelays } from "./delays";
 import { Releasers } from "./releasers";
 
 export interface Runtime {
@@ -52,7 +52,7 @@ export async function openRuntime({ service, config, logger, poolSize, waitForBr
   await waitForRedis(redis).catch((error: unknown) => log.warn("Redis not ready at start; continuing without cache", { error: String(error) }));
 
   const amqp = new AmqpConnection(config.rabbitmq.url, log, service);
-  const delays = retryDelays({ maxRetries: config.retry.maxAttempts, baseDelayMs: config.retry.baseDelayMs });
+  const delays = topologyDelays(config);
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
     try {

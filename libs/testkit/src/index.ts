@@ -2,7 +2,7 @@ export { createTestEnv, TEST_API_KEY } from "./env";
 export type { TestEnv } from "./env";
 export { waitFor, sleep, busiestWindow } from "./wait";
 export { FakeSmtp, closedPort } from "./fake-smtp";
-export type { ReceivedMail, SmtpFault } from "./fake-smtp";
+export type { ReceivedMail, SmtpFault, SmtpOutage } from "./fake-smtp";
 export { uniqueName } from "./names";
 export { TcpProxy } from "./tcp-proxy";
 export { FakeWebhook, verifyWebhookSignature } from "./fake-webhook";
