@@ -11,7 +11,7 @@ import { AUTH, statusOf } from "./system";
 export async function startWebhookWorker(
   env: TestEnv,
   overrides: Record<string, string> = {},
-  options: Pick<HttpProviderOptions, "resolver" | "ca"> = {},
+  options: Pick<HttpProviderOptions, "resolver" | "ca" | "connect"> = {},
 ): Promise<{ worker: DeliveryWorker; runtime: Runtime }> {
   const runtime = await env.openRuntime("webhook-worker", overrides);
   return { worker: await start(runtime, options), runtime };

@@ -7,13 +7,13 @@ import { startWebhookWorker } from "./start";
 runMain("webhook-worker", async () => {
   const config = loadConfigOrExit();
   const runtime = await openRuntime({ service: "webhook-worker", config });
-  if (config.webhook.allowPrivate && config.env === "production") {
+  if (config.webhook.allowPrivate !== "none" && config.env === "production") {
     runtime.logger.warn("WEBHOOK_ALLOW_PRIVATE is on in production: webhooks may reach internal addresses");
   }
   const worker = await startWebhookWorker(runtime);
   const app = createHttpApp({ service: "webhook-worker", logger: runtime.logger, registry: runtime.registry, checks: runtime.checks, healthDetails: () => worker.health() });
   const http = await listen(app, config.ports.webhookWorker);
   runtime.releasers.add("http", () => http.close());
-  runtime.logger.info("webhook-worker consuming", { queue: WORK_QUEUES.webhook.queue, ssrf_guard: !config.webhook.allowPrivate, port: http.port });
+  runtime.logger.info("webhook-worker consuming", { queue: WORK_QUEUES.webhook.queue, private_addresses: config.webhook.allowPrivate, port: http.port });
   return runtime.releasers;
 });

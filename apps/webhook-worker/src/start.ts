@@ -15,8 +15,8 @@ import { slackHandler, webhookHandler } from "./handlers";
  */
 export async function startWebhookWorker(
   runtime: Runtime,
-  /** Test hooks: a resolver, the CAs to trust. */
-  options: Pick<HttpProviderOptions, "resolver" | "ca"> = {},
+  /** Test hooks: a resolver, the CAs to trust, what opens connections. */
+  options: Pick<HttpProviderOptions, "resolver" | "ca" | "connect"> = {},
 ): Promise<DeliveryWorker> {
   const { config, db, releasers } = runtime;
   const http = { timeoutMs: config.webhook.timeoutMs, allowPrivate: config.webhook.allowPrivate, concurrency: config.webhook.concurrency, ...options };

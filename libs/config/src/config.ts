@@ -67,18 +67,31 @@ export interface Config {
   };
   /** processes: gateway processes sharing its port under `npm start`. */
   gateway: { processes: number };
+  /** requestTimeoutMs: HTTP_REQUEST_TIMEOUT, the time a request's body has to arrive (408 after). */
+  http: { requestTimeoutMs: number };
   rateLimit: { perUser: number; windowMs: number };
   idempotency: { ttlMs: number };
   outbox: { relayIntervalMs: number; relayAfterMs: number };
   /** How often the gateway's scheduler releases due scheduled and held deliveries. */
   scheduler: { intervalMs: number };
   /**
-   * Webhook and Slack: request timeout; allowPrivate lets URLs reach loopback/private/link-local
-   * addresses (SSRF guard off); breakerFailureThreshold is the webhook worker's breaker threshold.
+   * Webhook and Slack: request timeout; allowPrivate says which non-public addresses URLs may reach
+   * (the SSRF guard): "none" (production's default), "loopback" (127.0.0.0/8 and ::1 only, the
+   * default elsewhere; link-local, cloud metadata, private and shared ranges stay refused) or
+   * "all" (guard off); breakerFailureThreshold is the webhook worker's breaker threshold.
    */
-  webhook: { timeoutMs: number; allowPrivate: boolean; concurrency: number; breakerFailureThreshold: number };
+  webhook: { timeoutMs: number; allowPrivate: WebhookPrivateAccess; concurrency: number; breakerFailureThreshold: number };
   /** replayRate: dead letters a bulk replay sends per second. */
   dlq: { replayRate: number };
+}
+
+/** Which non-public addresses webhooks may reach: none, loopback only, or all (SSRF guard off). */
+export type WebhookPrivateAccess = "none" | "loopback" | "all";
+
+function webhookPrivateAccess(value: Env["WEBHOOK_ALLOW_PRIVATE"], env: Env["NODE_ENV"]): WebhookPrivateAccess {
+  if (value === undefined || value === "") return env === "production" ? "none" : "loopback";
+  if (value === "loopback") return "loopback";
+  return ["true", "1", "yes"].includes(value) ? "all" : "none";
 }
 
 export class ConfigError extends Error {
@@ -173,16 +186,14 @@ export function loadConfig(source: Source): Config {
       resendInterrupted: e.INTERRUPTED_RESEND_CHANNELS,
     },
     gateway: { processes: e.GATEWAY_PROCESSES },
+    http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT },
     rateLimit: { perUser: e.RATE_LIMIT_PER_USER, windowMs: e.RATE_LIMIT_WINDOW },
     idempotency: { ttlMs: e.IDEMPOTENCY_TTL },
     outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL, relayAfterMs: e.OUTBOX_RELAY_AFTER },
     scheduler: { intervalMs: e.SCHEDULER_INTERVAL },
     webhook: {
       timeoutMs: e.WEBHOOK_TIMEOUT,
-      allowPrivate:
-        e.WEBHOOK_ALLOW_PRIVATE === undefined || e.WEBHOOK_ALLOW_PRIVATE === ""
-          ? e.NODE_ENV !== "production"
-          : ["true", "1", "yes"].includes(e.WEBHOOK_ALLOW_PRIVATE),
+      allowPrivate: webhookPrivateAccess(e.WEBHOOK_ALLOW_PRIVATE, e.NODE_ENV),
       concurrency: e.WEBHOOK_CONCURRENCY,
       breakerFailureThreshold: e.WEBHOOK_BREAKER_FAILURE_THRESHOLD,
     },

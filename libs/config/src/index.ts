@@ -1,3 +1,3 @@
 export { loadConfig, loadConfigOrExit, processEnv, ConfigError } from "./config";
-export type { Config } from "./config";
+export type { Config, WebhookPrivateAccess } from "./config";
 export { envSchema } from "./schema";

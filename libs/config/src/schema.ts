@@ -126,6 +126,9 @@ export const envSchema = z.object({
   // Gateway processes `npm start` runs behind one port (node:cluster).
   GATEWAY_PROCESSES: int(2, 1),
 
+  // A request whose body has not arrived this long after its headers is answered 408.
+  HTTP_REQUEST_TIMEOUT: duration(15_000),
+
   RATE_LIMIT_PER_USER: int(100, 1),
   RATE_LIMIT_WINDOW: duration(60_000),
   IDEMPOTENCY_TTL: duration(24 * 3_600_000),
@@ -133,9 +136,11 @@ export const envSchema = z.object({
   OUTBOX_RELAY_AFTER: duration(5000),
   SCHEDULER_INTERVAL: duration(1000),
 
-  // Webhook and Slack worker. WEBHOOK_ALLOW_PRIVATE unset: allowed in development and test only.
+  // Webhook and Slack worker. WEBHOOK_ALLOW_PRIVATE unset: loopback only outside production (never
+  // link-local, metadata or private ranges), nothing but public addresses in production; true
+  // turns the guard off, false refuses loopback too.
   WEBHOOK_TIMEOUT: duration(10_000),
-  WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false", "1", "0", "yes", "no", ""]).optional(),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false", "1", "0", "yes", "no", "loopback", ""]).optional(),
   WEBHOOK_CONCURRENCY: int(20, 1),
   WEBHOOK_BREAKER_FAILURE_THRESHOLD: int(20, 1),
   // Dead-letter replay: dead letters replayed per second, across every gateway.

@@ -6,8 +6,11 @@ export type ErrorCode =
   | "conflict"
   | "already_replayed"
   | "not_replayable"
+  | "request_timeout"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "expectation_failed"
+  | "headers_too_large"
   | "user_not_found"
   | "template_not_found"
   | "missing_variables"
@@ -24,8 +27,11 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   already_replayed: 409,
   not_replayable: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  expectation_failed: 417,
+  headers_too_large: 431,
   user_not_found: 422,
   template_not_found: 422,
   missing_variables: 422,
@@ -35,6 +41,11 @@ const STATUS: Record<ErrorCode, number> = {
   service_unavailable: 503,
   internal_error: 500,
 };
+
+/** The HTTP status of a code (for answers written outside express: a raw socket, a client error). */
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
 
 export interface ErrorDetail {
   field?: string;

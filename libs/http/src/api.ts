@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from "express";
 import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
+import { assertStorable } from "./input-guard";
 import { parse } from "./validation";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -50,6 +51,10 @@ export class Api {
   ): void {
     this.routes.push(spec);
     this.router[spec.method](spec.path, async (req: Request, res: Response) => {
+      // Before any schema: values PostgreSQL cannot store, and nesting deep enough to hurt.
+      assertStorable(req.params, "request path");
+      assertStorable(req.query, "query string");
+      if (req.body !== undefined) assertStorable(req.body, "request body");
       const params = (spec.params ? parse(spec.params, req.params, "path") : req.params) as Out<P, Record<string, string>>;
       const query = (spec.query ? parse(spec.query, req.query, "query") : undefined) as Out<Q, undefined>;
       const body = (spec.body ? parse(spec.body, req.body ?? {}) : undefined) as Out<B, undefined>;

@@ -8,6 +8,8 @@ import { healthRoutes, type HealthCheck } from "./health";
 import { httpMetrics } from "./metrics";
 import { Api, openApiDocument } from "./api";
 import { docsRoutes } from "./docs";
+import { securityHeaders } from "./security";
+import { bodyTimeout, DEFAULT_REQUEST_TIMEOUT_MS } from "./timeout";
 import type { OpenApiDoc } from "./openapi-merge";
 import type client from "prom-client";
 
@@ -28,6 +30,8 @@ export interface HttpAppOptions {
   bodyLimit?: string;
   /** Larger body limits for a few paths (the gateway's send-bulk). */
   bodyLimits?: { path: string; limit: string }[];
+  /** HTTP_REQUEST_TIMEOUT: a request whose body has not arrived by then is answered 408. */
+  requestTimeoutMs?: number;
   /** What GET /openapi.json serves, from this app's own document (the gateway merges in its services'). */
   openApi?: (own: OpenApiDoc) => Promise<OpenApiDoc> | OpenApiDoc;
 }
@@ -42,16 +46,22 @@ const requireJson: RequestHandler = (req, _res, next) => {
 };
 
 /**
- * The express app of every process: correlation id, metrics, health, JSON bodies (256 KB), API-key
- * auth on everything but health, metrics, /openapi.json and /docs, the envelope, and one error mapper.
- * listen() is the caller's, so tests drive the app with supertest.
+ * The express app of every process: correlation id, security headers (helmet; no-store on API
+ * answers), the 408 for a body that does not arrive in time, metrics, health, JSON bodies (256 KB;
+ * gzip, deflate and br are decoded), API-key auth on everything but health, metrics,
+ * /openapi.json and /docs, the envelope, and one error mapper. listen() is the caller's, so tests
+ * drive the app with supertest.
  */
 export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  app.locals.requestTimeoutMs = requestTimeoutMs;
   app.use(correlation(options.logger));
+  app.use(securityHeaders());
+  app.use(bodyTimeout(requestTimeoutMs));
   app.use(httpMetrics(options.registry));
   app.use(
     healthRoutes({

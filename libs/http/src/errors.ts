@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import { AppError } from "@herald/errors";
-import { isDatabaseUnavailable } from "@herald/db";
+import { AppError, type ErrorDetail } from "@herald/errors";
+import { isDatabaseUnavailable, isUniqueViolation } from "@herald/db";
 import type { Logger } from "@herald/logger";
 import { sendError } from "./envelope";
 
@@ -9,33 +9,59 @@ export const notFound: RequestHandler = (req, res) => {
   sendError(res, 404, "not_found", `No route for ${req.method} ${req.path}`);
 };
 
-interface BodyParserError {
+interface LibraryError {
   type?: string;
   status?: number;
+  statusCode?: number;
   /** The limit that was exceeded, in bytes. */
   limit?: number;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * What a library's own 4xx error (body-parser, the router, serve-static) is in our terms. The
+ * router throws 400 for a path whose percent-encoding does not decode; body-parser throws 400 for
+ * a body that does not decode as its Content-Encoding says (zlib's Z_* or brotli's codes).
+ */
+function fromLibrary(error: LibraryError): AppError | undefined {
+  if (error.type === "entity.too.large") return new AppError("payload_too_large", `The request body is larger than ${Math.round((error.limit ?? 262_144) / 1024)} KB`);
+  if (error.type === "entity.parse.failed") return AppError.validation([{ field: "(body)", message: "invalid JSON" }], "The request body is not valid JSON");
+  if (error.type === "encoding.unsupported") {
+    return new AppError("unsupported_media_type", "Unsupported Content-Encoding: send the body as is, or gzip, deflate or br", [{ field: "Content-Encoding", message: "is not gzip, deflate, br or identity" }]);
+  }
+  if (error.type === "charset.unsupported") return new AppError("unsupported_media_type", "Unsupported charset: send the body as UTF-8", [{ field: "Content-Type", message: "charset is not utf-8" }]);
+  if (error.type === "request.aborted") return new AppError("validation_failed", "The request body ended before its Content-Length", [{ field: "(body)", message: "incomplete" }]);
+  const status = error.status ?? error.statusCode;
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  if (error instanceof URIError || /decode param/i.test(error.message ?? "")) {
+    return AppError.validation([{ field: "(path)", message: "is not valid percent-encoded UTF-8" }], "The request path does not decode");
+  }
+  if (/^(Z_|ERR_BROTLI|ERR__ERROR_FORMAT)/.test(error.code ?? "") || /incorrect header check|invalid|unexpected end of file/i.test(error.message ?? "")) {
+    return AppError.validation([{ field: "(body)", message: "does not decode as its Content-Encoding says" }], "The request body does not decode");
+  }
+  if (status === 404) return AppError.notFound("This");
+  if (status === 413) return new AppError("payload_too_large", "The request is too large");
+  if (status === 415) return new AppError("unsupported_media_type", "Unsupported media type");
+  return AppError.validation([{ message: error.message ?? "bad request" }], "The request is not valid");
+}
+
+/** A unique violation that no service turned into its own 409 (a race the code did not foresee). */
+function uniqueConflict(error: unknown): AppError {
+  const target = (error as { meta?: { target?: unknown } }).meta?.target;
+  const fields = Array.isArray(target) ? target.map(String) : [];
+  const details: ErrorDetail[] = fields.map((field) => ({ field, message: "already exists" }));
+  return new AppError("conflict", "It already exists (written by a concurrent request)", details);
 }
 
 /** The one place errors become HTTP answers. Never a stack trace, never HTML. */
 export function errorMapper(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
-    if (error instanceof AppError) {
-      for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
-      sendError(res, error.status, error.code, error.message, error.details);
-      return;
-    }
-    const bodyError = error as BodyParserError;
-    if (bodyError.type === "entity.too.large") {
-      sendError(res, 413, "payload_too_large", `The request body is larger than ${Math.round((bodyError.limit ?? 262_144) / 1024)} KB`);
-      return;
-    }
-    if (bodyError.type === "entity.parse.failed") {
-      sendError(res, 400, "validation_failed", "The request body is not valid JSON", [{ field: "(body)", message: "invalid JSON" }]);
-      return;
-    }
-    if (bodyError.type === "encoding.unsupported" || bodyError.type === "charset.unsupported") {
-      sendError(res, 415, "unsupported_media_type", "Unsupported body encoding or charset");
+    const known = error instanceof AppError ? error : isUniqueViolation(error) ? uniqueConflict(error) : fromLibrary((error ?? {}) as LibraryError);
+    if (known) {
+      for (const [name, value] of Object.entries(known.headers ?? {})) res.setHeader(name, value);
+      sendError(res, known.status, known.code, known.message, known.details);
       return;
     }
     const log = (res.locals.log as Logger | undefined) ?? logger;

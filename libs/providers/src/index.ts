@@ -9,9 +9,9 @@ export { WebhookProvider, signWebhook, WEBHOOK_HEADERS, WEBHOOK_REPLAY_WINDOW_SE
 export type { WebhookMessage, HttpReceipt } from "./webhook";
 export { SlackProvider } from "./webhook-slack";
 export type { SlackMessage } from "./webhook-slack";
-export { refusedAddress } from "./webhook-address";
-export type { RefusedReason } from "./webhook-address";
-export type { Resolver, HttpProviderOptions } from "./webhook-http";
+export { refusedAddress, refusedUnder } from "./webhook-address";
+export type { RefusedReason, PrivateAccess } from "./webhook-address";
+export type { Resolver, HttpProviderOptions, Connector } from "./webhook-http";
 export { settlePush } from "./push";
 export type { PushDevice, PushMessage, PushPlatform, PushProvider, PushReceipt, PushOutcome, DeviceResult } from "./push";
 export { textAddress } from "./text";

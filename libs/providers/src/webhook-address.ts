@@ -1,7 +1,7 @@
 import net from "node:net";
 
 /** Why an address is not a public internet address. */
-export type RefusedReason = "unspecified" | "loopback" | "private" | "link_local" | "shared" | "multicast" | "reserved";
+export type RefusedReason = "unspecified" | "loopback" | "metadata" | "private" | "link_local" | "shared" | "multicast" | "reserved";
 
 type Rule = [reason: RefusedReason, subnet: string, prefix: number];
 
@@ -11,6 +11,13 @@ type Rule = [reason: RefusedReason, subnet: string, prefix: number];
  * (net.BlockList does that); NAT64 and 6to4 addresses are judged by the IPv4 address they embed.
  */
 const RULES: Rule[] = [
+  // Cloud instance metadata (credentials!), named first: AWS/GCP/Azure/OpenStack, AWS ECS task
+  // metadata, Alibaba, Oracle, AWS over IPv6. Each also lies in a range below.
+  ["metadata", "169.254.169.254", 32],
+  ["metadata", "169.254.170.2", 32],
+  ["metadata", "100.100.100.200", 32],
+  ["metadata", "192.0.0.192", 32],
+  ["metadata", "fd00:ec2::254", 128],
   ["unspecified", "0.0.0.0", 8],
   ["loopback", "127.0.0.0", 8],
   ["private", "10.0.0.0", 8],
@@ -69,6 +76,16 @@ function expandIpv6(address: string): number[] | undefined {
   const right = part(tail);
   const words = tail === undefined ? left : [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
   return words.length === 8 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffff) ? words : undefined;
+}
+
+/** Which non-public addresses a webhook may reach: none, loopback only (development), or all (guard off). */
+export type PrivateAccess = "none" | "loopback" | "all";
+
+/** The refusal for `address` under an access level, or undefined when it may be reached. */
+export function refusedUnder(access: PrivateAccess, address: string): RefusedReason | undefined {
+  if (access === "all") return undefined;
+  const reason = refusedAddress(address);
+  return reason === "loopback" && access === "loopback" ? undefined : reason;
 }
 
 /**

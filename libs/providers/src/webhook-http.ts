@@ -3,7 +3,8 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { PermanentDeliveryError, RetryableDeliveryError, type DeliveryError } from "@herald/errors";
-import { refusedAddress } from "./webhook-address";
+import tls from "node:tls";
+import { refusedUnder, type PrivateAccess } from "./webhook-address";
 
 /** Resolves a host name to every address it has (dns.lookup by default). */
 export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
@@ -12,14 +13,26 @@ export interface HttpPosterOptions {
   /** Prefix of every error code: webhook_timeout, slack_timeout, ... */
   name: string;
   timeoutMs: number;
-  /** False: refuse loopback, private, link-local and other non-public addresses (SSRF). */
-  allowPrivate: boolean;
+  /**
+   * Which non-public addresses may be reached (the SSRF guard): "none", "loopback" (127.0.0.0/8
+   * and ::1 only; link-local, metadata, private and shared ranges stay refused) or "all" (guard
+   * off). true and false are "all" and "none".
+   */
+  allowPrivate: PrivateAccess | boolean;
   /** Connections per destination host. */
   maxSockets: number;
   resolver?: Resolver;
   /** The only certificate authorities HTTPS trusts, instead of the system's (tests, private CAs). */
   ca?: string;
+  /**
+   * Opens the TCP connection (net.connect by default). Tests give one that refuses anything but
+   * loopback, so a broken guard can never send traffic off the machine.
+   */
+  connect?: Connector;
 }
+
+/** What opens a webhook's TCP connection: net.connect's options (host, port, the guarded lookup). */
+export type Connector = (options: net.TcpNetConnectOpts) => net.Socket;
 
 /** What the webhook and Slack providers are made with (WEBHOOK_* settings, and test hooks). */
 export type HttpProviderOptions = Omit<HttpPosterOptions, "name" | "maxSockets"> & {
@@ -57,8 +70,8 @@ const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
 
 /**
  * POSTs a JSON body to a URL for the webhook and Slack providers: never follows redirects, gives up
- * after the timeout (connect, answer and body together), and, unless private addresses are
- * allowed, refuses to connect to anything but a public address. The check is made on the
+ * after the timeout (connect, answer and body together), and refuses to connect to any address
+ * that is not public, except loopback where allowed ("loopback") and unless the guard is off ("all"). The check is made on the
  * addresses the connection is actually opened to (a `lookup` of our own on the request, and the
  * socket's remote address once connected), so DNS rebinding between a check and the connect
  * cannot slip through. Failures come out as DeliveryErrors; answers of any status as HttpAnswer.
@@ -66,18 +79,27 @@ const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
 export class HttpPoster {
   private agents: { http: http.Agent; https: https.Agent };
   private readonly resolver: Resolver;
+  private readonly access: PrivateAccess;
 
   constructor(private readonly options: HttpPosterOptions) {
+    this.access = options.allowPrivate === true ? "all" : options.allowPrivate === false ? "none" : options.allowPrivate;
     this.agents = this.createAgents();
     this.resolver = options.resolver ?? systemResolver;
   }
 
   private createAgents(): { http: http.Agent; https: https.Agent } {
     const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets, scheduling: "lifo" as const };
-    return {
+    const agents = {
       http: new http.Agent(agentOptions),
       https: new https.Agent({ ...agentOptions, ...(this.options.ca ? { ca: this.options.ca } : {}) }),
     };
+    const connect = this.options.connect;
+    if (connect) {
+      type Create = (options: net.TcpNetConnectOpts & tls.ConnectionOptions) => net.Socket;
+      (agents.http as unknown as { createConnection: Create }).createConnection = (options) => connect(options);
+      (agents.https as unknown as { createConnection: Create }).createConnection = (options) => tls.connect({ ...options, socket: connect(options) });
+    }
+    return agents;
   }
 
   /** Destroys every connection (a call missed the worker's deadline); the next post connects afresh. */
@@ -100,8 +122,8 @@ export class HttpPoster {
       throw new PermanentDeliveryError(`${name}_invalid_url`, `${url.protocol} URLs are not supported; use https://`);
     }
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (!this.options.allowPrivate && net.isIP(host) !== 0) {
-      const reason = refusedAddress(host);
+    if (net.isIP(host) !== 0) {
+      const reason = refusedUnder(this.access, host);
       if (reason) throw this.classify(new AddressRefused(host, host, reason));
     }
     try {
@@ -124,7 +146,7 @@ export class HttpPoster {
         method: "POST",
         agent: secure ? this.agents.https : this.agents.http,
         headers: { "Content-Type": "application/json", "User-Agent": "Herald-Webhooks/1.0", ...headers, "Content-Length": String(payload.length) },
-        ...(this.options.allowPrivate ? {} : { lookup: this.guardedLookup }),
+        lookup: this.guardedLookup,
       });
       const timer = setTimeout(() => req.destroy(new Timeout(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
       const fail = (error: Error) => {
@@ -132,11 +154,11 @@ export class HttpPoster {
         reject(error);
       };
       req.on("error", fail);
-      if (!this.options.allowPrivate) {
+      if (this.access !== "all") {
         req.on("socket", (socket) => {
           const check = () => {
             const address = socket.remoteAddress;
-            const reason = address ? refusedAddress(address) : "reserved";
+            const reason = address ? refusedUnder(this.access, address) : "reserved";
             if (reason) req.destroy(new AddressRefused(host, address ?? "an unknown address", reason));
           };
           if (socket.connecting) socket.once("connect", check);
@@ -160,7 +182,7 @@ export class HttpPoster {
     });
   }
 
-  /** net's lookup, through the resolver, refusing any host that has a non-public address. */
+  /** net's lookup, through the resolver, refusing any host that has an address the access level does not allow. */
   private readonly guardedLookup: net.LookupFunction = (hostname, options, callback) => {
     this.resolver(hostname).then(
       (found) => {
@@ -170,7 +192,7 @@ export class HttpPoster {
           return;
         }
         for (const { address } of addresses) {
-          const reason = refusedAddress(address);
+          const reason = refusedUnder(this.access, address);
           if (reason) {
             callback(new AddressRefused(hostname, address, reason), "", 0);
             return;

@@ -1,5 +1,5 @@
 import { PermanentDeliveryError, RetryableDeliveryError } from "@herald/errors";
-import { closedPort, FakeWebhook, TEST_TLS, verifyWebhookSignature as verify } from "@herald/testkit";
+import { closedPort, FakeWebhook, loopbackOnly, TEST_TLS, verifyWebhookSignature as verify } from "@herald/testkit";
 import { WebhookProvider, type WebhookMessage } from "./webhook";
 import { SlackProvider } from "./webhook-slack";
 import type { Resolver } from "./webhook-http";
@@ -130,12 +130,15 @@ describe("WebhookProvider with private addresses refused (SSRF)", () => {
   };
   let provider: WebhookProvider;
   let slack: SlackProvider;
+  // Connections open to loopback only, so the public and internal addresses above are never contacted.
+  const connector = loopbackOnly();
 
   beforeAll(async () => {
     await receiver.start();
-    provider = new WebhookProvider({ timeoutMs: 1000, allowPrivate: false, concurrency: 2, resolver });
-    slack = new SlackProvider({ timeoutMs: 1000, allowPrivate: false, concurrency: 2, resolver });
+    provider = new WebhookProvider({ timeoutMs: 1000, allowPrivate: false, concurrency: 2, resolver, connect: connector.connect });
+    slack = new SlackProvider({ timeoutMs: 1000, allowPrivate: false, concurrency: 2, resolver, connect: connector.connect });
   });
+  afterEach(() => expect(connector.refused).toEqual([]));
   afterAll(async () => {
     await provider.close();
     await slack.close();
@@ -170,8 +173,33 @@ describe("WebhookProvider with private addresses refused (SSRF)", () => {
     expect(lookups).toContain(host);
   });
 
+  it("development's level (loopback) reaches loopback by name and literal, and refuses the rest", async () => {
+    const dev = new WebhookProvider({ timeoutMs: 1000, allowPrivate: "loopback", concurrency: 1, resolver, connect: connector.connect });
+    const post = (url: string) => dev.send({ url, body: "{}", secret: "s", deliveryId: "d", requestId: "r", correlationId: "c" });
+    const before = receiver.requests.length;
+    await expect(post(receiver.url())).resolves.toMatchObject({ status: 200 });
+    await expect(post(`http://[::ffff:127.0.0.1]:${receiver.port}/hook`)).resolves.toMatchObject({ status: 200 });
+    for (const url of [`http://metadata.example.test:${receiver.port}/x`, `http://hooks.example.test:${receiver.port}/x`, "http://169.254.169.254/x", "http://[fd00::1]/x"]) {
+      expect(await failure(post(url))).toMatchObject({ code: "webhook_address_refused" });
+    }
+    await dev.close();
+    expect(receiver.requests.length).toBe(before + 2);
+  });
+
+  it("with the guard off (WEBHOOK_ALLOW_PRIVATE=true) every connection still goes through the connector", async () => {
+    // What makes a broken guard harmless in the tests: the connector sees, and refuses, the address.
+    const open = loopbackOnly();
+    const off = new WebhookProvider({ timeoutMs: 1000, allowPrivate: "all", concurrency: 1, resolver, connect: open.connect });
+    const error = await failure(off.send({ url: "http://hooks.example.test:9/x", body: "{}", secret: "s", deliveryId: "d", requestId: "r", correlationId: "c" }));
+    const literal = await failure(off.send({ url: "http://169.254.169.254/x", body: "{}", secret: "s", deliveryId: "d", requestId: "r", correlationId: "c" }));
+    await off.close();
+    expect(error).toMatchObject({ code: "webhook_connection_failed" });
+    expect(literal).toMatchObject({ code: "webhook_connection_failed" });
+    expect(open.refused).toEqual(["10.0.0.5", "169.254.169.254"]);
+  });
+
   it("resolves through the system resolver by default: localhost is refused", async () => {
-    const system = new WebhookProvider({ timeoutMs: 1000, allowPrivate: false, concurrency: 1 });
+    const system = new WebhookProvider({ timeoutMs: 1000, allowPrivate: false, concurrency: 1, connect: connector.connect });
     const before = receiver.requests.length;
     const error = await failure(system.send({ url: `http://localhost:${receiver.port}/hook`, body: "{}", secret: "s", deliveryId: "d", requestId: "r", correlationId: "c" }));
     await system.close();
