@@ -157,7 +157,8 @@ function resolve(doc: OpenApi, schema: Schema): Schema {
 function valueFor(doc: OpenApi, known: Known, schema: Schema, name: string, depth: number): fc.Arbitrary<unknown> {
   const s = resolve(doc, schema);
   const fitting = fittingValue(doc, known, s, name, depth);
-  if (depth === 1) return fc.oneof({ weight: 40, arbitrary: fitting }, { weight: 8, arbitrary: nastyValue }, { weight: 1, arbitrary: hugeValue });
+  // Huge values are rare (each costs the server a few ms to parse and refuse) but every run has dozens.
+  if (depth === 1) return fc.oneof({ weight: 300, arbitrary: fitting }, { weight: 60, arbitrary: nastyValue }, { weight: 1, arbitrary: hugeValue });
   return fc.oneof({ weight: 6, arbitrary: fitting }, { weight: 1, arbitrary: nastyValue });
 }
 
@@ -260,18 +261,21 @@ const encodings = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom<Encoding>("gzip", "gzip-plain", "deflate", "deflate-plain", "br", "br-plain", "identity", "unknown", "stacked", "upper") },
 );
 
+const FAST = { level: 1 };
+const FAST_BR = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } };
+
 function encodeBody(body: Buffer, encoding: Encoding): { header?: string; body: Buffer } {
   switch (encoding) {
     case "gzip":
-      return { header: "gzip", body: zlib.gzipSync(body) };
+      return { header: "gzip", body: zlib.gzipSync(body, FAST) };
     case "gzip-plain":
       return { header: "gzip", body };
     case "deflate":
-      return { header: "deflate", body: zlib.deflateSync(body) };
+      return { header: "deflate", body: zlib.deflateSync(body, FAST) };
     case "deflate-plain":
       return { header: "deflate", body };
     case "br":
-      return { header: "br", body: zlib.brotliCompressSync(body) };
+      return { header: "br", body: zlib.brotliCompressSync(body, FAST_BR) };
     case "br-plain":
       return { header: "br", body };
     case "identity":
@@ -279,9 +283,9 @@ function encodeBody(body: Buffer, encoding: Encoding): { header?: string; body: 
     case "unknown":
       return { header: "x-squish", body };
     case "stacked":
-      return { header: "gzip, gzip", body: zlib.gzipSync(zlib.gzipSync(body)) };
+      return { header: "gzip, gzip", body: zlib.gzipSync(zlib.gzipSync(body, FAST), FAST) };
     case "upper":
-      return { header: "GZIP", body: zlib.gzipSync(body) };
+      return { header: "GZIP", body: zlib.gzipSync(body, FAST) };
     default:
       return { body };
   }
@@ -318,12 +322,12 @@ export function fuzzCase(doc: OpenApi, endpoints: Endpoint[], known: Known, apiK
     const hasBody = endpoint.body !== undefined || ["POST", "PUT", "PATCH"].includes(endpoint.method);
     const bodyText: fc.Arbitrary<Buffer | undefined> = hasBody
       ? fc.oneof(
-          { weight: 12, arbitrary: valueFor(doc, known, endpoint.body ?? {}, "(body)", 0).map((v) => Buffer.from(serialize(v), "utf8")) },
-          { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v), "utf8")) },
-          { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) },
-          { weight: 1, arbitrary: fc.constantFrom("{", '{"a":', "[1,2", "\u0000", '{"a":"\\u0000"}', '{"a":"\\ud800"}', "null", "[]", '"x"', "1").map((t) => Buffer.from(t)) },
+          { weight: 120, arbitrary: valueFor(doc, known, endpoint.body ?? {}, "(body)", 0).map((v) => Buffer.from(serialize(v), "utf8")) },
+          { weight: 10, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v), "utf8")) },
+          { weight: 10, arbitrary: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) },
+          { weight: 10, arbitrary: fc.constantFrom("{", '{"a":', "[1,2", "\u0000", '{"a":"\\u0000"}', '{"a":"\\ud800"}', "null", "[]", '"x"', "1").map((t) => Buffer.from(t)) },
           { weight: 1, arbitrary: fc.constantFrom(deep(100_000, "[", "]"), deep(30_000, '{"a":', "}"), deep(5000, "[", "]")).map((r) => Buffer.from(r.text)) },
-          { weight: 1, arbitrary: fc.constant(undefined) },
+          { weight: 10, arbitrary: fc.constant(undefined) },
         )
       : fc.option(fc.constantFrom(Buffer.from("{}"), Buffer.from("garbage")), { nil: undefined, freq: 6 });
     const method = fc.oneof({ weight: 15, arbitrary: fc.constant(endpoint.method) }, { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") });
@@ -332,10 +336,13 @@ export function fuzzCase(doc: OpenApi, endpoints: Endpoint[], known: Known, apiK
       { weight: 1, arbitrary: fc.constant<[string, string][]>([["Authorization", `Bearer ${apiKey}`]]) },
       { weight: 1, arbitrary: fc.constantFrom<[string, string][]>([], [["X-API-Key", "wrong"]], [["Authorization", "Bearer"]], [["X-API-Key", "x".repeat(5000)]]) },
     );
-    const extra = fc.array(
-      fc.tuple(fc.constantFrom("X-Correlation-ID", "Idempotency-Key", "Accept", "Accept-Encoding", "Range", "If-None-Match", "Expect", "X-Forwarded-For"), headerValue),
-      { maxLength: 2 },
-    );
+    const extra = fc.tuple(
+      fc.array(fc.tuple(fc.constantFrom("X-Correlation-ID", "Idempotency-Key", "Accept", "Accept-Encoding", "Range", "If-None-Match", "X-Forwarded-For"), headerValue), { maxLength: 2 }),
+      fc.oneof(
+        { weight: 30, arbitrary: fc.constant<[string, string][]>([]) },
+        { weight: 1, arbitrary: fc.constantFrom<[string, string][]>([["Expect", "100-continue"]], [["Expect", "bogus"]]) },
+      ),
+    ).map(([some, expect]) => [...some, ...expect]);
     return fc
       .record({ method, params, query, body: bodyText, contentType: contentTypes, encoding: encodings, framing: framings, auth, extra })
       .map(({ method: m, params: values, query: [documentedPairs, extraPairs], body, contentType, encoding, framing, auth: authHeaders, extra: extraHeaders }): FuzzCase => {

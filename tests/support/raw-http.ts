@@ -22,10 +22,13 @@ export type RawAnswer =
   /** Nothing within the bound: the server hangs. */
   | { kind: "hang"; ms: number };
 
-function encode(request: RawRequest): Buffer {
+/** Whether a connection can carry another request after this one (its framing does not lie). */
+const reusable = (request: RawRequest) => request.framing === undefined || request.framing === "length" || request.framing === "chunked";
+
+function encode(request: RawRequest, keepAlive: boolean): Buffer {
   const body = request.body ?? Buffer.alloc(0);
   const framing = request.framing ?? "length";
-  const lines = [`${request.method} ${request.target} HTTP/1.1`, "Host: 127.0.0.1", "Connection: close"];
+  const lines = [`${request.method} ${request.target} HTTP/1.1`, "Host: 127.0.0.1", `Connection: ${keepAlive ? "keep-alive" : "close"}`];
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   let payload = body;
   if (framing === "length") lines.push(`Content-Length: ${body.length}`);
@@ -93,36 +96,80 @@ function parseAnswer(all: Buffer, ended: boolean): { status: number; headers: Re
 }
 
 /**
- * Sends one request on a fresh connection to 127.0.0.1:port and reads the first answer. Resolves
- * `hang` when no whole answer came within `hangMs` (a bound only a server that hangs exceeds).
+ * A client for one request at a time on 127.0.0.1:port: requests whose framing is honest share a
+ * kept-alive connection (as real clients do), the others get a connection of their own.
+ * `send` resolves `hang` when no whole answer came within `hangMs` (a bound only a server that
+ * hangs exceeds).
  */
-export function rawRequest(port: number, request: RawRequest, hangMs: number): Promise<RawAnswer> {
-  const started = Date.now();
-  return new Promise<RawAnswer>((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    let data = Buffer.alloc(0);
-    let settled = false;
-    const finish = (answer: RawAnswer) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    const timer = setTimeout(() => finish({ kind: "hang", ms: Date.now() - started }), hangMs);
-    const check = (ended: boolean, error?: string) => {
-      const answer = parseAnswer(data, ended);
-      if (answer) finish({ kind: "answer", status: answer.status, headers: answer.headers, body: answer.body.toString("utf8"), ms: Date.now() - started });
-      else if (ended) finish({ kind: "no_answer", error: error ?? "closed before a whole answer", ms: Date.now() - started });
-    };
-    socket.on("data", (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      check(false);
+export class RawClient {
+  private socket: net.Socket | undefined;
+
+  constructor(
+    private readonly port: number,
+    private readonly hangMs: number,
+  ) {}
+
+  send(request: RawRequest): Promise<RawAnswer> {
+    const keepAlive = reusable(request);
+    let socket = keepAlive ? this.socket : undefined;
+    if (!socket || socket.destroyed) {
+      socket = net.connect(this.port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      if (keepAlive) this.socket = socket;
+    }
+    return this.exchange(socket, encode(request, keepAlive), keepAlive);
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private exchange(socket: net.Socket, bytes: Buffer, keepAlive: boolean): Promise<RawAnswer> {
+    const started = Date.now();
+    return new Promise<RawAnswer>((resolve) => {
+      let data: Buffer = Buffer.alloc(0);
+      let settled = false;
+      const finish = (answer: RawAnswer, keep: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off("data", onData).off("end", onEnd).off("error", onError).off("close", onEnd);
+        if (!keep) {
+          socket.destroy();
+          if (this.socket === socket) this.socket = undefined;
+        }
+        resolve(answer);
+      };
+      const timer = setTimeout(() => finish({ kind: "hang", ms: Date.now() - started }, false), this.hangMs);
+      const check = (ended: boolean, error?: string) => {
+        const answer = parseAnswer(data, ended);
+        if (answer) {
+          const keep = keepAlive && !ended && answer.headers.connection?.toLowerCase() !== "close";
+          finish({ kind: "answer", status: answer.status, headers: answer.headers, body: answer.body.toString("utf8"), ms: Date.now() - started }, keep);
+        } else if (ended) {
+          finish({ kind: "no_answer", error: error ?? "closed before a whole answer", ms: Date.now() - started }, false);
+        }
+      };
+      const onData = (chunk: Buffer) => {
+        data = data.length === 0 ? chunk : Buffer.concat([data, chunk]);
+        check(false);
+      };
+      const onEnd = () => check(true);
+      // A server may answer early (413, 415) and close while the body is still being written.
+      const onError = (error: Error) => check(true, error.message);
+      socket.on("data", onData).on("end", onEnd).on("error", onError).on("close", onEnd);
+      socket.write(bytes, () => undefined);
     });
-    socket.on("end", () => check(true));
-    // A server may answer early (413, 415) and close while the body is still being written.
-    socket.on("error", (error) => check(true, error.message));
-    socket.on("close", () => check(true));
-    socket.write(encode(request), () => undefined);
-  });
+  }
+}
+
+/** One request on a connection of its own. */
+export async function rawRequest(port: number, request: RawRequest, hangMs: number): Promise<RawAnswer> {
+  const client = new RawClient(port, hangMs);
+  try {
+    return await client.send({ ...request, framing: request.framing ?? "length" });
+  } finally {
+    client.close();
+  }
 }

@@ -88,6 +88,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     metrics: runtime.metrics,
     checks,
     apiKeys: config.apiKeys,
+    requestTimeoutMs: config.http.requestTimeoutMs,
     openApi: (own) => openApi.document(own),
     bodyLimits: [{ path: "/notifications/send-bulk", limit: "4mb" }],
     rawRoutes: (raw, auth) => {

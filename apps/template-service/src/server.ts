@@ -12,6 +12,7 @@ export function createTemplateServiceApp(runtime: Runtime): Express {
     registry,
     checks,
     apiKeys: config.apiKeys,
+    requestTimeoutMs: config.http.requestTimeoutMs,
     routes: (api) => templateRoutes(api, templates),
   });
 }

@@ -12,6 +12,7 @@ export function createUserServiceApp(runtime: Runtime): Express {
     registry,
     checks,
     apiKeys: config.apiKeys,
+    requestTimeoutMs: config.http.requestTimeoutMs,
     routes: (api) => userRoutes(api, users),
   });
 }

@@ -63,7 +63,12 @@ export class AppError extends Error {
     /** Extra response headers (Retry-After, ...). */
     readonly headers?: Record<string, string>,
   ) {
+    // An AppError is an answer to the caller, not a bug: no stack trace (capturing one costs more
+    // than the rest of a refused request).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "AppError";
     this.status = STATUS[code];
   }

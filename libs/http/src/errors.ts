@@ -1,12 +1,12 @@
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 import { AppError, type ErrorDetail } from "@herald/errors";
 import { isDatabaseUnavailable, isUniqueViolation } from "@herald/db";
 import type { Logger } from "@herald/logger";
 import { sendError } from "./envelope";
 
-/** Unknown routes: 404 in the envelope. */
-export const notFound: RequestHandler = (req, res) => {
-  sendError(res, 404, "not_found", `No route for ${req.method} ${req.path}`);
+/** Unknown routes: 404 in the envelope (through the error mapper, which reads off any body first). */
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError("not_found", `No route for ${req.method} ${req.path}`));
 };
 
 interface LibraryError {
@@ -54,24 +54,54 @@ function uniqueConflict(error: unknown): AppError {
   return new AppError("conflict", "It already exists (written by a concurrent request)", details);
 }
 
+/** Bodies larger than this are not read to the end before an error answer; the connection is closed instead. */
+const DRAIN_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Runs `answer` once the request's body has been read off the connection. An answer given while
+ * the client (or the gateway's proxy) is still writing a body would be followed by a close with
+ * unread data, a TCP reset that can destroy the answer before the client reads it. Reading the
+ * rest costs little (HTTP_REQUEST_TIMEOUT bounds a body that never ends).
+ */
+function whenBodyRead(req: Request, res: Response, answer: () => void): void {
+  if (req.readableEnded || req.destroyed) return answer();
+  if (Number(req.get("content-length") ?? 0) > DRAIN_LIMIT) {
+    res.setHeader("Connection", "close");
+    return answer();
+  }
+  let done = false;
+  const once = () => {
+    if (done || res.headersSent) return;
+    done = true;
+    answer();
+  };
+  req.once("end", once);
+  req.once("error", once);
+  req.resume();
+}
+
 /** The one place errors become HTTP answers. Never a stack trace, never HTML. */
 export function errorMapper(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
+  return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
-    const known = error instanceof AppError ? error : isUniqueViolation(error) ? uniqueConflict(error) : fromLibrary((error ?? {}) as LibraryError);
-    if (known) {
-      for (const [name, value] of Object.entries(known.headers ?? {})) res.setHeader(name, value);
-      sendError(res, known.status, known.code, known.message, known.details);
-      return;
-    }
-    const log = (res.locals.log as Logger | undefined) ?? logger;
-    if (isDatabaseUnavailable(error)) {
-      log.error("database unavailable", { error: String(error) });
-      res.setHeader("Retry-After", "5");
-      sendError(res, 503, "service_unavailable", "The database is unavailable; try again shortly");
-      return;
-    }
-    log.error("unhandled error", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    sendError(res, 500, "internal_error", "Something went wrong on our side; the correlation id identifies it in the logs");
+    whenBodyRead(req, res, () => answerError(error, res, logger));
   };
+}
+
+function answerError(error: unknown, res: Response, logger: Logger): void {
+  const known = error instanceof AppError ? error : isUniqueViolation(error) ? uniqueConflict(error) : fromLibrary((error ?? {}) as LibraryError);
+  if (known) {
+    for (const [name, value] of Object.entries(known.headers ?? {})) res.setHeader(name, value);
+    sendError(res, known.status, known.code, known.message, known.details);
+    return;
+  }
+  const log = (res.locals.log as Logger | undefined) ?? logger;
+  if (isDatabaseUnavailable(error)) {
+    log.error("database unavailable", { error: String(error) });
+    res.setHeader("Retry-After", "5");
+    sendError(res, 503, "service_unavailable", "The database is unavailable; try again shortly");
+    return;
+  }
+  log.error("unhandled error", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  sendError(res, 500, "internal_error", "Something went wrong on our side; the correlation id identifies it in the logs");
 }

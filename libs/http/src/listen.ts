@@ -49,7 +49,7 @@ function answerExpectation(_req: IncomingMessage, res: ServerResponse): void {
 export async function listen(app: Express, port: number, host = "0.0.0.0"): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const timeoutMs = (app.locals.requestTimeoutMs as number | undefined) ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const server = http.createServer(
-    { headersTimeout: timeoutMs, requestTimeout: timeoutMs + 5000, connectionsCheckingInterval: Math.max(250, Math.min(5000, timeoutMs / 3)) },
+    { headersTimeout: timeoutMs, requestTimeout: timeoutMs + 5000, connectionsCheckingInterval: Math.round(Math.max(250, Math.min(5000, timeoutMs / 3))) },
     app,
   );
   server.on("clientError", answerClientError);

@@ -5,7 +5,16 @@ import { eventSchema, eventTypeSchema, routingRuleSchema, routingRuleUpdateSchem
 import { acceptContext, sendAccepted } from "./notifications";
 
 const byType = z.object({ type: eventTypeSchema });
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), cursor: z.string().max(200).optional() }).strict();
+const listQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z
+      .string()
+      .max(200)
+      .refine((c) => eventTypeSchema.safeParse(decodeCursor(c)).success, "is not a cursor this list gave")
+      .optional(),
+  })
+  .strict();
 const TAG = "Events";
 
 export function eventRoutes(api: Api, events: EventService, rules: RoutingRules): void {

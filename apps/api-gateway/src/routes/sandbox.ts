@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Database } from "@herald/db";
+import { decodeCursor, isUuid, type Database } from "@herald/db";
 import { send, type Api } from "@herald/http";
 import { listSandboxMessages } from "@herald/providers";
 
@@ -7,7 +7,11 @@ const query = z.object({
   channel: z.enum(["email", "push", "sms", "whatsapp"]).optional(),
   to: z.string().max(320).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((c) => isUuid(decodeCursor(c) ?? ""), "is not a cursor this list gave")
+    .optional(),
 });
 
 /** What the dev inbox and the sandbox providers caught. Not mounted in production. */
