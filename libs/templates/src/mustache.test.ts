@@ -43,3 +43,34 @@ describe("mustache templates", () => {
     expect(sampleView("{{a}} {{{b}}} {{c.d}} {{#list}}{{x}}{{/list}} {{^none}}-{{/none}}")).toEqual({ a: "0", b: "0", c: { d: "0" }, list: [], none: [] });
   });
 });
+
+describe("templates checked at every depth", () => {
+  it("refuses a partial inside a section, like at the top level", () => {
+    expect(checkTemplate({ body_text: "{{#v}}{{> x}}{{/v}}" }, ["v"])).toEqual([expect.objectContaining({ field: "body_text", message: expect.stringContaining("partial") })]);
+    expect(checkTemplate({ body_text: "{{^v}}{{#w}}{{> x}}{{/w}}{{/v}}" }, ["v", "w"])).toEqual([expect.objectContaining({ message: expect.stringContaining("partial") })]);
+  });
+
+  it("refuses a variable inside a section that is declared neither as the items' field nor at the top", () => {
+    expect(checkTemplate({ body_text: "{{#v}}{{other}}{{/v}}" }, ["v"])).toEqual([
+      expect.objectContaining({ field: "body_text", message: expect.stringContaining("{{other}} inside {{#v}}"), position: 6 }),
+    ]);
+    expect(checkTemplate({ body_text: "{{#v}}{{other}}{{/v}}" }, ["v.other"])).toEqual([]);
+    expect(checkTemplate({ body_text: "{{#v}}{{other}}{{/v}}" }, ["v", "other"])).toEqual([]);
+    expect(checkTemplate({ body_text: "{{#a}}{{#b}}{{c.d}}{{/b}}{{/a}}" }, ["a.b.c"])).toEqual([]);
+    expect(checkTemplate({ body_text: "{{#a}}{{#b}}{{c}}{{/b}}{{/a}}" }, ["a", "b.c"])).toEqual([]);
+    expect(checkTemplate({ body_text: "{{#a}}{{#b}}{{c}}{{/b}}{{/a}}" }, ["a.b"])).toHaveLength(1);
+    expect(checkTemplate({ body_text: "{{#a}}{{.}}{{/a}}" }, ["a"])).toEqual([]);
+  });
+
+  it("refuses sections nested deeper than 16 levels without overflowing the stack, 8,000 levels included", () => {
+    const nested = (n: number) => "{{#a}}".repeat(n) + "x" + "{{/a}}".repeat(n);
+    expect(checkTemplate({ body_text: nested(16) }, ["a"])).toEqual([]);
+    expect(checkTemplate({ body_text: nested(17) }, ["a"])).toEqual([expect.objectContaining({ message: expect.stringContaining("deeper than 16") })]);
+    expect(checkTemplate({ body_text: nested(8000) }, ["a"])).toEqual([expect.objectContaining({ message: expect.stringContaining("deeper than 16") })]);
+  });
+
+  it("counts a declared constructor, toString or __proto__ as missing unless the send gives it", () => {
+    expect(missingVariables(["constructor", "toString", "__proto__", "name"], { name: "Ada" })).toEqual(["constructor", "toString", "__proto__"]);
+    expect(missingVariables(["constructor", "toString"], JSON.parse('{"constructor": "c", "toString": "t"}'))).toEqual([]);
+  });
+});

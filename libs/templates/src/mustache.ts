@@ -20,13 +20,24 @@ function located(problem: TemplateProblem, text: string): TemplateProblem {
 
 type Token = [string, string, number, number, Token[]?, number?];
 
+/** Sections may nest this deep (mustache renders recursively: 8,000 levels overflow the stack). */
+export const MAX_SECTION_DEPTH = 16;
+
+/** One tag that names a variable, with the sections it sits in (outermost first). */
+export interface VariableUse {
+  /** As written: name or order.id */
+  name: string;
+  position: number;
+  sections: string[];
+}
+
 /**
- * Parses a mustache template and returns the variables it uses at the top level, each with the
- * position of its first tag (for a dotted name, its first segment; names inside a section belong
- * to the section's items and are left out).
- * Throws a TemplateProblem when it does not parse.
+ * Parses a mustache template and returns every tag that names a variable, at every depth, with
+ * the sections around it. Iterative, so nesting costs no stack. Throws a TemplateProblem when it
+ * does not parse, uses a partial (anywhere, sections included), or nests sections deeper than
+ * MAX_SECTION_DEPTH.
  */
-export function variablesOf(field: string, template: string): Map<string, number> {
+export function variableUses(field: string, template: string): VariableUse[] {
   let tokens: Token[];
   try {
     tokens = Mustache.parse(template) as unknown as Token[];
@@ -35,30 +46,71 @@ export function variablesOf(field: string, template: string): Map<string, number
     const position = /at (\d+)/.exec(message)?.[1];
     throw { field, message: `does not parse: ${message}`, ...(position ? { position: Number(position) } : {}) } satisfies TemplateProblem;
   }
+  const uses: VariableUse[] = [];
+  const stack: { tokens: Token[]; sections: string[] }[] = [{ tokens, sections: [] }];
+  while (stack.length > 0) {
+    const { tokens: level, sections } = stack.pop()!;
+    for (const [type, value, start, , children] of level) {
+      if (type === ">") {
+        throw { field, message: `uses the partial {{> ${value}}}; partials are not supported`, position: start } satisfies TemplateProblem;
+      }
+      if (type === "name" || type === "&" || type === "{" || type === "#" || type === "^") {
+        if (value !== ".") uses.push({ name: value, position: start, sections });
+      }
+      if ((type === "#" || type === "^") && children) {
+        if (sections.length + 1 > MAX_SECTION_DEPTH) {
+          throw { field, message: `nests sections deeper than ${MAX_SECTION_DEPTH} levels`, position: start } satisfies TemplateProblem;
+        }
+        stack.push({ tokens: children, sections: value === "." ? sections : [...sections, value] });
+      }
+    }
+  }
+  return uses.sort((a, b) => a.position - b.position);
+}
+
+/** The top-level variables a template uses, each with the position of its first tag. */
+export function variablesOf(field: string, template: string): Map<string, number> {
   const names = new Map<string, number>();
-  for (const [type, value, start] of tokens) {
-    if (type === ">") {
-      throw { field, message: `uses the partial {{> ${value}}}; partials are not supported`, position: start } satisfies TemplateProblem;
-    }
-    if (type === "name" || type === "&" || type === "{" || type === "#" || type === "^") {
-      const name = value.split(".")[0]!;
-      if (value !== "." && !names.has(name)) names.set(name, start);
-    }
+  for (const use of variableUses(field, template)) {
+    const name = use.name.split(".")[0]!;
+    if (use.sections.length === 0 && !names.has(name)) names.set(name, use.position);
   }
   return names;
 }
 
-/** Every problem of a set of template fields against the declared variables. */
+/**
+ * Whether a tag may use `name` where it is: a declared top-level name (mustache falls back to the
+ * root), or, inside sections, a field of a section's items declared as `<section>.<name>` (for
+ * nested sections any chain of them: `a.b.name`, `b.name`).
+ */
+function declaredFor(use: VariableUse, declared: readonly string[], top: Set<string>): boolean {
+  const first = use.name.split(".")[0]!;
+  if (top.has(first)) return true;
+  const { sections } = use;
+  for (let i = 0; i < sections.length; i += 1) {
+    for (let j = 0; j <= i; j += 1) {
+      const prefix = `${sections.slice(j, i + 1).join(".")}.${first}`;
+      if (declared.some((d) => d === prefix || d.startsWith(`${prefix}.`))) return true;
+    }
+  }
+  return false;
+}
+
+/** Every problem of a set of template fields against the declared variables, sections included. */
 export function checkTemplate(fields: Record<string, string | undefined | null>, declared: readonly string[]): TemplateProblem[] {
-  const allowed = new Set(declared.map((v) => v.split(".")[0]!));
+  const top = new Set(declared.map((v) => v.split(".")[0]!));
   const problems: TemplateProblem[] = [];
   for (const [field, text] of Object.entries(fields)) {
     if (text === undefined || text === null) continue;
     try {
-      for (const [name, position] of variablesOf(field, text)) {
-        if (!allowed.has(name)) {
-          problems.push(located({ field, message: `uses {{${name}}}, which is not declared in variables`, position }, text));
-        }
+      const reported = new Set<string>();
+      for (const use of variableUses(field, text)) {
+        const first = use.name.split(".")[0]!;
+        const where = use.sections.length > 0 ? ` inside {{#${use.sections[use.sections.length - 1]}}}` : "";
+        if (declaredFor(use, declared, top) || reported.has(`${first}${where}`)) continue;
+        reported.add(`${first}${where}`);
+        const hint = use.sections.length > 0 ? ` (declare ${first} or ${use.sections[use.sections.length - 1]}.${first})` : "";
+        problems.push(located({ field, message: `uses {{${first}}}${where}, which is not declared in variables${hint}`, position: use.position }, text));
       }
     } catch (problem) {
       problems.push(located(problem as TemplateProblem, text));
@@ -114,5 +166,6 @@ export function sampleView(template: string): Record<string, unknown> {
 /** Declared variables the caller did not give (top-level names). */
 export function missingVariables(declared: readonly string[], given: Record<string, unknown>): string[] {
   const top = new Set(declared.map((v) => v.split(".")[0]!));
-  return [...top].filter((name) => given[name] === undefined || given[name] === null);
+  // Own properties only: a variable named constructor or toString is not "given" by Object.prototype.
+  return [...top].filter((name) => !Object.hasOwn(given, name) || given[name] === undefined || given[name] === null);
 }

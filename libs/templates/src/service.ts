@@ -1,5 +1,5 @@
 import { AppError } from "@herald/errors";
-import { newId, type Channel, type Database, Prisma } from "@herald/db";
+import { isUniqueViolation, newId, type Channel, type Database, Prisma } from "@herald/db";
 import type { TemplateCatalog } from "./catalog";
 import { previewTemplate, type PreviewResult } from "./preview";
 import type { CreateTemplateInput, PreviewInput, UpdateTemplateInput, VariantContent } from "./schemas";
@@ -30,35 +30,41 @@ export class TemplateService {
     private readonly catalog: TemplateCatalog,
   ) {}
 
-  /** A new template, or a new variant (channel, language) of an existing one. 409 if it exists. */
+  /**
+   * A new template, or a new variant (channel, language) of an existing one. 409 if the variant
+   * exists. Decided by the database, not by a read before the write: the template row is inserted
+   * (or a deleted one brought back) with ON CONFLICT, and the variant with ON CONFLICT that only
+   * revives a deleted one, so of concurrent creates of one variant exactly one gets its row and
+   * the others see the conflict (a unique violation anywhere is answered 409 too).
+   */
   async create(input: CreateTemplateInput): Promise<TemplateVersionView> {
     validateContent(input);
     const { template_id: templateId } = input;
-    const row = await this.db.prisma.$transaction(async (tx) => {
-      const template = await tx.template.findUnique({ where: { id: templateId } });
-      if (!template) {
-        await tx.template.create({
-          data: { id: templateId, name: input.name, defaultLanguage: input.default_language ?? input.language },
-        });
-      } else if (template.deletedAt) {
-        await tx.template.update({
-          where: { id: templateId },
-          data: { deletedAt: null, name: input.name, defaultLanguage: input.default_language ?? input.language },
-        });
-      }
-      const variantKey = { templateId, channel: input.channel, language: input.language };
-      const variant = await tx.templateVariant.findUnique({ where: { templateId_channel_language: variantKey } });
-      if (variant && !variant.deletedAt) {
-        throw new AppError("conflict", `Template ${templateId} already has a ${input.channel} variant in ${input.language}; PUT makes a new version`);
-      }
-      const version = (variant?.currentVersion ?? 0) + 1;
-      await tx.templateVariant.upsert({
-        where: { templateId_channel_language: variantKey },
-        create: { ...variantKey, currentVersion: version },
-        update: { currentVersion: version, deletedAt: null },
+    const conflict = () =>
+      new AppError("conflict", `Template ${templateId} already has a ${input.channel} variant in ${input.language}; PUT makes a new version`, [
+        { field: "template_id", message: `already has a ${input.channel} variant in ${input.language}` },
+      ]);
+    const row = await this.db.prisma
+      .$transaction(async (tx) => {
+        const defaultLanguage = input.default_language ?? input.language;
+        await tx.$executeRaw`
+          INSERT INTO templates (id, name, default_language) VALUES (${templateId}, ${input.name}, ${defaultLanguage})
+          ON CONFLICT (id) DO UPDATE SET deleted_at = NULL, name = EXCLUDED.name, default_language = EXCLUDED.default_language, updated_at = now()
+           WHERE templates.deleted_at IS NOT NULL`;
+        const variant = await tx.$queryRaw<{ current_version: number }[]>`
+          INSERT INTO template_variants (template_id, channel, language, current_version)
+          VALUES (${templateId}, ${input.channel}::"Channel", ${input.language}, 1)
+          ON CONFLICT (template_id, channel, language) DO UPDATE
+            SET current_version = template_variants.current_version + 1, deleted_at = NULL, updated_at = now()
+           WHERE template_variants.deleted_at IS NOT NULL
+          RETURNING current_version`;
+        const version = variant[0]?.current_version;
+        if (version === undefined) throw conflict();
+        return tx.templateVersion.create({ data: versionData(templateId, input, version) });
+      })
+      .catch((error: unknown) => {
+        throw isUniqueViolation(error) ? conflict() : error;
       });
-      return tx.templateVersion.create({ data: versionData(templateId, input, version) });
-    });
     await this.catalog.invalidate(templateId);
     return toVersionView(row);
   }

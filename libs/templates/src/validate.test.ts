@@ -41,7 +41,7 @@ describe("validateContent per channel", () => {
       '{"items": [{{#items}}{"t": "{{title}}"}{{^last}},{{/last}}{{/items}}], "order": {"id": "{{order.id}}"}}',
       '[{"a": "{{name}}"}]',
     ];
-    for (const body of ok) expect(problems({ channel: "webhook", body_text: body, variables: ["name", "count", "items", "order.id"] })).toEqual([]);
+    for (const body of ok) expect(problems({ channel: "webhook", body_text: body, variables: ["name", "count", "items.title", "items.last", "order.id"] })).toEqual([]);
     const bad = problems({ channel: "slack", body_text: '{"text": "Hello {{name}}",}', variables: ["name"] });
     expect(bad).toHaveLength(1);
     expect(bad[0]).toMatchObject({ field: "body_text" });
