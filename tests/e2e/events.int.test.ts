@@ -13,6 +13,7 @@ describe("/routing-rules CRUD", () => {
   beforeAll(async () => {
     env = await createTestEnv();
     ({ app } = await startApi(env));
+    await createMultiChannelTemplate(app, "order_update", ["email", "webhook", "slack", "sms"]);
   });
 
   afterAll(() => env.cleanup());
@@ -51,6 +52,43 @@ describe("/routing-rules CRUD", () => {
     expect(await env.db.prisma.routingRule.count()).toBe(3);
   });
 
+  it("422 template_not_found for a rule naming a template that does not exist, or lacks a channel's variant", async () => {
+    const before = await env.db.prisma.routingRule.count();
+    const unknown = await request(app).post("/routing-rules").set(AUTH).send(rule("ghost.event", { template_id: "no_such_template" }));
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error).toMatchObject({ code: "template_not_found", details: [{ field: "template_id", channel: "email" }] });
+    const noPush = await request(app).post("/routing-rules").set(AUTH).send(rule("push.event", { channels: ["email", "push"] }));
+    expect(noPush.status).toBe(422);
+    expect(noPush.body.error.details).toEqual([expect.objectContaining({ field: "template_id", channel: "push", message: "no push variant" })]);
+    expect((await request(app).post("/routing-rules").set(AUTH).send(rule("ok.event"))).status).toBe(201);
+    const put = await request(app).put("/routing-rules/ok.event").set(AUTH).send({ template_id: "no_such_template", channels: ["email"] });
+    expect(put.status).toBe(422);
+    expect((await request(app).get("/routing-rules/ok.event").set(AUTH)).body.data.template_id).toBe("order_update");
+    expect(await env.db.prisma.routingRule.count()).toBe(before + 1);
+    await request(app).delete("/routing-rules/ok.event").set(AUTH);
+  });
+
+  it("deleting a template (or a variant) that rules send with is 409 naming the rules; ?force=true deletes it anyway", async () => {
+    await createMultiChannelTemplate(app, "in_use", ["email", "sms"]);
+    await request(app).post("/routing-rules").set(AUTH).send(rule("uses.email", { template_id: "in_use" }));
+    await request(app).post("/routing-rules").set(AUTH).send(rule("uses.sms", { template_id: "in_use", channels: ["sms"] }));
+
+    const whole = await request(app).delete("/templates/in_use").set(AUTH);
+    expect(whole.status).toBe(409);
+    expect(whole.body.error.code).toBe("template_in_use");
+    expect(whole.body.error.details.map((d: { rule: string }) => d.rule).sort()).toEqual(["uses.email", "uses.sms"]);
+    const sms = await request(app).delete("/templates/in_use?channel=sms").set(AUTH);
+    expect(sms.status).toBe(409);
+    expect(sms.body.error.details).toEqual([expect.objectContaining({ field: "template_id", rule: "uses.sms", channel: "sms" })]);
+    expect((await request(app).get("/templates/in_use").set(AUTH)).body.data.variants).toHaveLength(2);
+
+    expect((await request(app).delete("/routing-rules/uses.sms").set(AUTH)).status).toBe(204);
+    expect((await request(app).delete("/templates/in_use?channel=sms").set(AUTH)).status).toBe(204);
+    expect((await request(app).delete("/templates/in_use?force=true").set(AUTH)).status).toBe(204);
+    expect((await request(app).get("/templates/in_use").set(AUTH)).status).toBe(404);
+    await request(app).delete("/routing-rules/uses.email").set(AUTH);
+  });
+
   it("400 naming the field for a rule that is not valid, and writes nothing", async () => {
     const before = await env.db.prisma.routingRule.count();
     const cases: [Record<string, unknown>, string][] = [
@@ -84,10 +122,13 @@ describe("POST /events", () => {
       rule("order.cancelled", { channels: ["email", "sms"], priority: "high" }),
       rule("payment.success"),
       rule("payment.paused", { enabled: false }),
-      rule("order.shipped", { template_id: "no_such_template" }),
+      rule("order.shipped", { template_id: "short_lived" }),
     ]) {
+      if (body.template_id === "short_lived") await createMultiChannelTemplate(w.app, "short_lived", ["email"]);
       expect((await request(w.app).post("/routing-rules").set(AUTH).send(body)).status).toBe(201);
     }
+    // A rule whose template was deleted since (with force): its events answer 422.
+    expect((await request(w.app).delete("/templates/short_lived?force=true").set(AUTH)).status).toBe(204);
   });
 
 

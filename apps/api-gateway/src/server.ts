@@ -53,10 +53,11 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   releasers.add("scheduler", () => scheduler.stop());
 
   const users = new UserDirectory(db, redis, logger);
+  const templates = new TemplateCatalog(db, redis, logger);
   const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry) });
   const accept = new AcceptService({
     users,
-    templates: new TemplateCatalog(db, redis, logger),
+    templates,
     rateLimiter: new UserRateLimiter(redis, { points: config.rateLimit.perUser, windowMs: config.rateLimit.windowMs }),
     idempotency: new IdempotencyCache(redis, config.idempotency.ttlMs),
     writer,
@@ -64,7 +65,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     idempotencyTtlMs: config.idempotency.ttlMs,
   });
   const queries = new NotificationQueries(db, users);
-  const rules = new RoutingRules(db, redis, logger);
+  const rules = new RoutingRules(db, redis, templates, logger);
   const openApi = new OpenApiAggregator(
     [
       { name: "user-service", url: `${config.services.userServiceUrl}/openapi.json` },

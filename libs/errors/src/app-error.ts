@@ -6,6 +6,7 @@ export type ErrorCode =
   | "conflict"
   | "already_replayed"
   | "not_replayable"
+  | "template_in_use"
   | "request_timeout"
   | "payload_too_large"
   | "unsupported_media_type"
@@ -27,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   already_replayed: 409,
   not_replayable: 409,
+  template_in_use: 409,
   request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,6 +1,7 @@
 import { AppError } from "@herald/errors";
 import { isUniqueViolation, newId, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
+import type { TemplateCatalog } from "@herald/templates";
 import type { RoutingRuleInput, RoutingRuleUpdate } from "./schemas";
 
 export interface RoutingRuleView {
@@ -38,9 +39,25 @@ export class RoutingRules {
   constructor(
     private readonly db: Database,
     redis: Redis,
+    private readonly templates: TemplateCatalog,
     logger?: CacheLogger,
   ) {
     this.cache = new JsonCache(redis, TTL_SECONDS, logger);
+  }
+
+  /**
+   * 422 template_not_found unless the template exists with a variant for every channel the rule
+   * sends on (a rule that could only ever fail is refused when it is written, not at each event).
+   */
+  private async requireTemplate(templateId: string, channels: readonly Channel[]): Promise<void> {
+    const template = await this.templates.get(templateId);
+    const missing = channels.filter((c) => !template?.variants.some((v) => v.channel === c));
+    if (missing.length === 0) return;
+    throw new AppError(
+      "template_not_found",
+      template ? `Template "${templateId}" has no variant for ${missing.join(", ")}` : `No template "${templateId}"`,
+      missing.map((channel) => ({ field: "template_id", message: template ? `no ${channel} variant` : "unknown template", channel })),
+    );
   }
 
   /** The rule for an event type, cached; undefined when there is none. */
@@ -68,8 +85,9 @@ export class RoutingRules {
     return { rules: page.map(toView), next: rows.length > limit ? page[page.length - 1]?.eventType : undefined };
   }
 
-  /** 409 when the type already has a rule. */
+  /** 409 when the type already has a rule; 422 when its template cannot send on its channels. */
   async create(input: RoutingRuleInput): Promise<RoutingRuleView> {
+    await this.requireTemplate(input.template_id, input.channels);
     const row = await this.db.prisma.routingRule
       .create({
         data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
@@ -86,8 +104,10 @@ export class RoutingRules {
     return toView(row);
   }
 
-  /** Replaces the rule's content; 404 when the type has none. */
+  /** Replaces the rule's content; 404 when the type has none, 422 as for create. */
   async update(type: string, input: RoutingRuleUpdate): Promise<RoutingRuleView> {
+    if (!(await this.db.prisma.routingRule.findUnique({ where: { eventType: type }, select: { id: true } }))) throw AppError.notFound("Routing rule");
+    await this.requireTemplate(input.template_id, input.channels);
     const { count } = await this.db.prisma.routingRule.updateMany({
       where: { eventType: type },
       data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },

@@ -101,17 +101,30 @@ export class TemplateService {
 
   /**
    * Deletes every variant, or only those matching channel/language. Versions are kept (deliveries
-   * accepted before the delete still render), but the template can no longer be used.
+   * accepted before the delete still render), but the template can no longer be used. 409
+   * template_in_use, naming the routing rules, when a rule would be left sending on a channel that
+   * has no variant any more; `force` deletes anyway (those events then answer 422).
    */
-  async delete(templateId: string, filter: { channel?: Channel; language?: string } = {}): Promise<void> {
+  async delete(templateId: string, filter: { channel?: Channel; language?: string; force?: boolean } = {}): Promise<void> {
     const now = new Date();
     const deleted = await this.db.prisma.$transaction(async (tx) => {
-      const { count } = await tx.templateVariant.updateMany({
-        where: { templateId, deletedAt: null, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) },
-        data: { deletedAt: now },
-      });
-      const live = await tx.templateVariant.count({ where: { templateId, deletedAt: null } });
-      if (count > 0 && live === 0) await tx.template.update({ where: { id: templateId }, data: { deletedAt: now } });
+      const where = { templateId, deletedAt: null, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) };
+      const going = await tx.templateVariant.findMany({ where, select: { channel: true } });
+      const { count } = await tx.templateVariant.updateMany({ where, data: { deletedAt: now } });
+      const live = await tx.templateVariant.findMany({ where: { templateId, deletedAt: null }, select: { channel: true } });
+      if (count > 0 && live.length === 0) await tx.template.update({ where: { id: templateId }, data: { deletedAt: now } });
+      const gone = new Set(going.map((v) => v.channel).filter((c) => !live.some((v) => v.channel === c)));
+      if (gone.size > 0 && !filter.force) {
+        const rules = await tx.routingRule.findMany({ where: { templateId }, select: { eventType: true, channels: true }, orderBy: { eventType: "asc" } });
+        const broken = rules.flatMap((r) => r.channels.filter((c) => gone.has(c)).map((channel) => ({ rule: r.eventType, channel })));
+        if (broken.length > 0) {
+          throw new AppError(
+            "template_in_use",
+            `Routing rules send with template ${templateId}: ${[...new Set(broken.map((b) => b.rule))].join(", ")}. Change or delete them first, or add ?force=true`,
+            broken.map((b) => ({ field: "template_id", message: `routing rule ${b.rule} sends ${b.channel} with it`, rule: b.rule, channel: b.channel })),
+          );
+        }
+      }
       return count;
     });
     await this.catalog.invalidate(templateId);

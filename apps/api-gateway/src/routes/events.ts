@@ -34,7 +34,16 @@ export function eventRoutes(api: Api, events: EventService, rules: RoutingRules)
   );
 
   api.route(
-    { method: "post", path: "/routing-rules", tag: TAG, summary: "Create the routing rule of an event type", body: routingRuleSchema, status: 201, errors: [409] },
+    {
+      method: "post",
+      path: "/routing-rules",
+      tag: TAG,
+      summary: "Create the routing rule of an event type",
+      description: "422 template_not_found when the template does not exist or has no variant for one of the channels.",
+      body: routingRuleSchema,
+      status: 201,
+      errors: [409, 422],
+    },
     async ({ body, res }) => send(res, await rules.create(body), { status: 201, message: "Routing rule created" }),
   );
 
@@ -55,9 +64,10 @@ export function eventRoutes(api: Api, events: EventService, rules: RoutingRules)
       path: "/routing-rules/:type",
       tag: TAG,
       summary: "Replace the routing rule of an event type",
+      description: "422 template_not_found as for POST.",
       params: byType,
       body: routingRuleUpdateSchema,
-      errors: [404],
+      errors: [404, 422],
     },
     async ({ params, body, res }) => send(res, await rules.update(params.type, body), { message: "Routing rule updated" }),
   );

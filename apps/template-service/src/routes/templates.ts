@@ -13,6 +13,13 @@ const listQuery = z.object({
     .optional(),
 });
 const byId = z.object({ template_id: z.string().min(1).max(128) });
+const deleteQuery = variantFilter.extend({
+  force: z
+    .enum(["true", "false"])
+    .optional()
+    .transform((v) => v === "true")
+    .describe("Delete even when routing rules send with it (their events then answer 422)"),
+});
 const TAG = "Templates";
 
 /** SMS bodies longer than one segment (and WhatsApp bodies over Twilio's limit) are accepted with `meta.warnings`. */
@@ -65,7 +72,17 @@ export function templateRoutes(api: Api, templates: TemplateService): void {
   );
 
   api.route(
-    { method: "delete", path: "/templates/:template_id", tag: TAG, summary: "Delete every variant, or those matching ?channel=&language=", params: byId, query: variantFilter, status: 204, errors: [404] },
+    {
+      method: "delete",
+      path: "/templates/:template_id",
+      tag: TAG,
+      summary: "Delete every variant, or those matching ?channel=&language=",
+      description: "409 template_in_use, naming the routing rules (details[].rule, channel), when a rule would be left sending on a channel with no variant; `?force=true` deletes anyway.",
+      params: byId,
+      query: deleteQuery,
+      status: 204,
+      errors: [404, 409],
+    },
     async ({ params, query, res }) => {
       await templates.delete(params.template_id, query);
       res.status(204).end();
