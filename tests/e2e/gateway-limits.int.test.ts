@@ -40,6 +40,44 @@ describe("per-user rate limit", () => {
   });
 });
 
+describe("the rate budget is spent only by what is accepted", () => {
+  let env: TestEnv;
+  let app: Express;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ RATE_LIMIT_PER_USER: "5", RATE_LIMIT_WINDOW: "60s" });
+    ({ app } = await startApi(env));
+    await createWelcomeTemplate(app);
+  });
+
+  afterAll(() => env.cleanup());
+
+  it("100 sends refused with 4xx (unknown template, missing variables) leave the budget whole: the next valid send is 202", async () => {
+    const user = await createUser(app);
+    const refused = [];
+    for (let i = 0; i < 10; i += 1) {
+      refused.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => (i + j) % 2 === 0 ? sendEmail(app, user.id, { template_id: "no_such_template" }) : sendEmail(app, user.id, { variables: {} })))));
+    }
+    expect(refused.map((r) => r.status)).toEqual(Array(100).fill(422));
+    const valid = await sendEmail(app, user.id);
+    expect(valid.status).toBe(202);
+    expect(valid.body.data.remaining_requests).toBe(4);
+  });
+
+  it("idempotent replays give their point back: concurrent copies of one send spend one point", async () => {
+    const user = await createUser(app);
+    // Each copy holds a point until its write finds the key taken, so at most the budget run at once.
+    const copies = await Promise.all(Array.from({ length: 4 }, () => sendEmail(app, user.id, { idempotency_key: "budget-1" })));
+    expect(copies.every((r) => r.status === 202)).toBe(true);
+    expect(new Set(copies.map((r) => r.body.data.request_id)).size).toBe(1);
+    const next = await sendEmail(app, user.id);
+    expect(next.body.data.remaining_requests).toBe(3);
+    // The limit itself still holds: 3 more are accepted, then 429.
+    const rest = await Promise.all(Array.from({ length: 5 }, () => sendEmail(app, user.id)));
+    expect(rest.map((r) => r.status).sort()).toEqual([202, 202, 202, 429, 429]);
+  });
+});
+
 describe("idempotency", () => {
   let env: TestEnv;
   let app: Express;

@@ -116,7 +116,14 @@ export class AcceptService {
       if (cached) return { answer: replay(cached.body_hash, hash, cached.response), replayed: true, rate: undefined };
     }
     const planned = await this.prepare(input, ctx, key, hash, this.direct);
-    const outcome = await this.deps.writer.write(planned.item);
+    let outcome: WriteOutcome;
+    try {
+      outcome = await this.deps.writer.write(planned.item);
+    } catch (error) {
+      await this.refund(planned);
+      throw error;
+    }
+    if (outcome.kind === "duplicate") await this.refund(planned);
     const { result, cache } = settle(outcome, planned);
     if (cache) await this.deps.idempotency.set(ctx.apiKeyId, cache.key, cache.answer);
     if (outcome.kind === "created") {
@@ -158,6 +165,8 @@ export class AcceptService {
     const planned = prepared.filter((p): p is Planned => "item" in p);
     const written = await Promise.allSettled(this.deps.writer.writeMany(planned.map((p) => p.item)));
     const outcomes = new Map<Planned, PromiseSettledResult<WriteOutcome>>(planned.map((p, i) => [p, written[i]!]));
+    // Items not accepted by this call (write failed, key already taken) give their rate point back.
+    await Promise.all(planned.filter((_, i) => written[i]!.status === "rejected" || (written[i] as PromiseFulfilledResult<WriteOutcome>).value.kind === "duplicate").map((p) => this.refund(p)));
 
     const toCache: { key: string; answer: StoredAnswer<AcceptAnswer> }[] = [];
     const toPublish: StoredOutgoing[] = [];
@@ -183,7 +192,12 @@ export class AcceptService {
     return results;
   }
 
-  /** The user, the rate limit and the plan: everything before the write; throws the 4xx. */
+  /**
+   * The user, the plan and the rate limit: everything before the write; throws the 4xx. The
+   * user's rate budget is spent last, once every other check has passed, so a send refused for
+   * what it is (unknown template, missing variables, no address) costs nothing; a send refused or
+   * replayed after the point was taken gets it back (refund).
+   */
   private async prepare(input: SendInput, ctx: AcceptContext, key: string | undefined, hash: string | undefined, lookups: Lookups): Promise<Planned> {
     // The template does not depend on the user: both cache reads go to Redis in one round trip.
     const template = lookups.template(input.template_id);
@@ -191,11 +205,19 @@ export class AcceptService {
     const user = await lookups.user(input.user_id);
     if (!user) throw new AppError("user_not_found", `No user with id or external_id "${input.user_id}"`, [{ field: "user_id", message: "unknown user" }]);
 
+    const planned = await this.plan(input, user, await template, ctx, key, hash, lookups);
     const rate = await this.deps.rateLimiter.consume(user.id);
     if (!rate.allowed) {
       throw new AppError("rate_limited", `Too many notifications for this user; try again in ${Math.ceil(rate.resetMs / 1000)} s`, undefined, rateLimitHeaders(rate));
     }
-    return this.plan(input, user, await template, ctx, rate, key, hash, lookups);
+    // The answer object is also the idempotency row's response: set before it is written.
+    planned.answer.remaining_requests = rate.remaining;
+    return { ...planned, rate };
+  }
+
+  /** Gives back the rate point of a planned send that was not accepted by this call (failed write, idempotent replay). */
+  private async refund(planned: Planned): Promise<void> {
+    await this.deps.rateLimiter.refund(planned.item.request.userId).catch(() => undefined);
   }
 
   /** Resolves templates and preferences and builds the rows; throws the 422s. */
@@ -204,11 +226,10 @@ export class AcceptService {
     user: UserProfile,
     template: TemplateView | undefined,
     ctx: AcceptContext,
-    rate: RateLimitDecision,
     key: string | undefined,
     hash: string | undefined,
     lookups: Lookups,
-  ): Promise<Planned> {
+  ): Promise<Omit<Planned, "rate">> {
     const channels: Channel[] = input.channels ?? (input.channel ? [input.channel] : []);
     const requestId = newId();
     const versions = await Promise.all(
@@ -265,7 +286,7 @@ export class AcceptService {
       status: answerStatus(deliveries.map((d) => d.status)),
       ...(input.channels ? { channels } : { channel: channels[0]! }),
       correlation_id: ctx.correlationId,
-      remaining_requests: rate.remaining,
+      remaining_requests: 0, // set once the rate point is taken
       deliveries: deliveries.map((d) => ({
         delivery_id: d.id,
         channel: d.channel,
@@ -296,7 +317,7 @@ export class AcceptService {
         ? { idempotency: { scope: ctx.apiKeyId, key, bodyHash: hash, response: answer, expiresAt: new Date(this.now() + this.deps.idempotencyTtlMs) } }
         : {}),
     };
-    return { item, answer, rate, key, hash };
+    return { item, answer, key, hash };
   }
 }
 

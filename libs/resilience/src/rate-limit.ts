@@ -51,6 +51,15 @@ export class UserRateLimiter {
     }
   }
 
+  /**
+   * Gives back points taken by consume() for something that was not done after all (a send whose
+   * write failed, or that turned out to be an idempotent replay). Call it once per consume it
+   * undoes; it is one atomic decrement, like the consume.
+   */
+  async refund(key: string, points = 1): Promise<void> {
+    await this.limiter.reward(key, points);
+  }
+
   private decision(allowed: boolean, res: RateLimiterRes): RateLimitDecision {
     return { allowed, limit: this.options.points, remaining: res.remainingPoints, resetMs: res.msBeforeNext };
   }
