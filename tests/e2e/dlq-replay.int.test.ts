@@ -126,6 +126,16 @@ describe("replaying dead letters", () => {
     expect(rows.map((r) => r.replayCount)).toEqual([1, 1]);
   });
 
+  it("a bulk replay with nothing to replay answers at once, also four at a time: it takes none of the replay budget", async () => {
+    const budgetKey = "ratelimit:dlq:replay";
+    await env.redis.del(budgetKey);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => bulk({ channel: "push", error_code: "nothing_like_this" })));
+    for (const answer of answers) expect(answer.body.data).toEqual({ replayed: 0, remaining: 0 });
+    // Only a call that takes budget can wait for it (DLQ_REPLAY_RATE is 2 here: four calls taking
+    // it would wait seconds for each other); none was taken.
+    expect(await env.redis.exists(budgetKey)).toBe(0);
+  });
+
   it("replays an email dead letter through the email worker", async () => {
     smtp.fail({ mode: "reply", code: 550, message: "mailbox unavailable" }, 1);
     const user = await createUser(app);

@@ -160,7 +160,15 @@ export class DeadLetterReplayer {
     const { clause, params } = matching(input);
     let replayed = 0;
     while (replayed < input.limit) {
-      const size = Math.min(BATCH, this.options.ratePerSecond, input.limit - replayed);
+      // Budget only for what is there: a call with nothing to replay answers at once, and
+      // concurrent calls do not queue behind each other's unused budget.
+      const wanted = Math.min(BATCH, this.options.ratePerSecond, input.limit - replayed);
+      const { rows: waiting } = await this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM dead_letters dl JOIN deliveries d ON d.id = dl.delivery_id WHERE ${clause} LIMIT $${params.length + 1}) w`,
+        [...params, wanted],
+      );
+      const size = waiting[0]?.n ?? 0;
+      if (size === 0) break;
       if (!(await this.pace(size, deadline))) break;
       const batch = await withTransaction(this.pool, async (client) => {
         const { rows } = await client.query<{ id: string }>(
