@@ -8,6 +8,7 @@ import { healthRoutes, type HealthCheck } from "./health";
 import { httpMetrics } from "./metrics";
 import { Api, openApiDocument } from "./api";
 import { docsRoutes } from "./docs";
+import { parseQuery } from "./query";
 import { securityHeaders } from "./security";
 import { bodyTimeout, DEFAULT_REQUEST_TIMEOUT_MS } from "./timeout";
 import type { OpenApiDoc } from "./openapi-merge";
@@ -56,7 +57,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.set("query parser", "simple");
+  app.set("query parser", parseQuery);
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   app.locals.requestTimeoutMs = requestTimeoutMs;
   app.use(correlation(options.logger));
