@@ -48,14 +48,19 @@ async function waitReady(port: number, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
-function banner(config: Config, apiKey: string, names: string[]): string {
+/**
+ * What `npm start` prints. The key appears only when this launcher made it (development, API_KEYS
+ * unset); keys given in API_KEYS are never printed, so the banner never leaks a real one.
+ */
+function banner(config: Config, madeKey: string | undefined, names: string[]): string {
   const gw = `http://localhost:${config.ports.gateway}`;
+  const apiKey = madeKey ?? "$KEY";
   const lines = [
     "",
     "  Herald is running.",
     "",
     `  API gateway        ${gw}   (processes: ${names.join(", ")})`,
-    `  API key            ${apiKey}`,
+    madeKey ? `  API key            ${madeKey}   (made for development, kept in .local/dev-api-key)` : "  API key            one of API_KEYS (not shown)",
     `  RabbitMQ UI        http://localhost:15672   (guest / guest)`,
     config.smtp.host ? `  Email              SMTP ${config.smtp.host}:${config.smtp.port}` : `  Dev inbox          ${gw}/sandbox/messages?channel=email   (SMTP on :${config.ports.devSmtp})`,
     `  Sandbox            ${gw}/sandbox/messages?channel=push|sms|whatsapp   (channels without credentials)`,
@@ -84,11 +89,12 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  if (!env.API_KEYS) {
-    env.API_KEYS = devApiKey();
+  // Only outside production (loadConfig refuses production without API_KEYS).
+  const madeKey = env.API_KEYS ? undefined : devApiKey();
+  if (madeKey) {
+    env.API_KEYS = madeKey;
     config = loadConfig(env);
   }
-  const apiKey = config.apiKeys[0]!;
 
   logger.info("checking PostgreSQL, Redis and RabbitMQ");
   await ensureServices({ databaseUrl: config.database.url, redisUrl: config.redis.url, rabbitmqUrl: config.rabbitmq.url }, logger);
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
   const ready = await Promise.all(specs.map((s) => waitReady(s.port, 60_000)));
   const late = specs.filter((_, i) => !ready[i]).map((s) => s.name);
   if (late.length > 0) logger.warn("some processes are not ready yet", { processes: late });
-  process.stdout.write(`${banner(config, apiKey, specs.map((s) => s.name))}\n`);
+  process.stdout.write(`${banner(config, config.env === "production" ? undefined : madeKey, specs.map((s) => s.name))}\n`);
 }
 
 main().catch((error: unknown) => {
