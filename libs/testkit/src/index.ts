@@ -1,6 +1,6 @@
 export { createTestEnv, TEST_API_KEY } from "./env";
 export type { TestEnv } from "./env";
-export { waitFor, sleep, busiestWindow } from "./wait";
+export { waitFor, sleep, busiestWindow, earlierThanBudget } from "./wait";
 export { FakeSmtp, closedPort } from "./fake-smtp";
 export type { ReceivedMail, SmtpFault, SmtpOutage } from "./fake-smtp";
 export { uniqueName } from "./names";

@@ -32,3 +32,19 @@ export function busiestWindow(times: readonly number[], windowMs: number): numbe
   }
   return busiest;
 }
+
+/**
+ * The events that came sooner than a budget of `perSecond` allows, judged in a way load cannot
+ * break: a budget grants events at least 1000/perSecond ms apart, starting no earlier than
+ * `since`, and each event happens after its grant, so the k-th event (0-based, in time order) can
+ * come no sooner than since + k intervals. Delays only make events later, which keeps the bound;
+ * a missing budget (or one per process where it should be shared) breaks it. Empty when it held.
+ * (1 ms of slack: Date.now() is whole milliseconds, a budget's clock need not be.)
+ */
+export function earlierThanBudget(times: readonly number[], since: number, perSecond: number): { k: number; afterMs: number; earliestMs: number }[] {
+  const interval = 1000 / perSecond;
+  return [...times]
+    .sort((a, b) => a - b)
+    .map((at, k) => ({ k, afterMs: at - since, earliestMs: Math.floor(k * interval) - 1 }))
+    .filter((e) => e.afterMs < e.earliestMs);
+}
