@@ -68,7 +68,8 @@ describe("per-provider outbound rate budgets", () => {
 
     for (const requestId of requests) {
       const status = await statusOf(app, requestId);
-      expect(status.deliveries[0]).toMatchObject({ status: "sent", attempts: 1 });
+      // The whole delivery, so that a failure shows each attempt's error.
+      expect({ request_id: requestId, ...status.deliveries[0] }).toMatchObject({ status: "sent", attempts: 1 });
     }
   });
 });
