@@ -89,7 +89,7 @@ export function errorMapper(logger: Logger): ErrorRequestHandler {
 }
 
 function answerError(error: unknown, res: Response, logger: Logger): void {
-  const known = error instanceof AppError ? error : isUniqueViolation(error) ? uniqueConflict(error) : fromLibrary((error ?? {}) as LibraryError);
+  const known = error instanceof AppError ? error : isUniqueViolation(error) ? uniqueConflict(error) : fromLibrary((error ?? {}));
   if (known) {
     for (const [name, value] of Object.entries(known.headers ?? {})) res.setHeader(name, value);
     sendError(res, known.status, known.code, known.message, known.details);

@@ -8,6 +8,7 @@ import { AppError, type ErrorDetail } from "@herald/errors";
 export const MAX_JSON_DEPTH = 32;
 
 /** U+0000 (PostgreSQL text and jsonb cannot hold it) and UTF-16 surrogates without their pair. */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function why(text: string): string {

@@ -30,10 +30,10 @@ export function loopbackOnly(): { connect: (options: net.TcpNetConnectOpts) => n
   const connect = (options: net.TcpNetConnectOpts): net.Socket => {
     const host = options.host ?? "localhost";
     if (net.isIP(host) !== 0) return isLoopback(host) ? net.connect(options) : failing(host);
-    const lookup = (options.lookup ?? dns.lookup) as unknown as (h: string, o: dns.LookupOptions, cb: (e: NodeJS.ErrnoException | null, a: LookupAnswer, f?: number) => void) => void;
+    const lookup = options.lookup ?? dns.lookup;
     return net.connect({
       ...options,
-      lookup: ((hostname: string, lookupOptions: dns.LookupOptions, callback: (e: NodeJS.ErrnoException | null, a: LookupAnswer, f?: number) => void) => {
+      lookup: (hostname: string, lookupOptions: dns.LookupOptions, callback: (e: NodeJS.ErrnoException | null, a: LookupAnswer, f?: number) => void) => {
         lookup(hostname, lookupOptions, (error, address, family) => {
           if (error) return callback(error, address, family);
           const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
@@ -44,7 +44,7 @@ export function loopbackOnly(): { connect: (options: net.TcpNetConnectOpts) => n
           }
           callback(null, address, family);
         });
-      }) as unknown as net.LookupFunction,
+      },
     });
   };
   return { connect, refused };
