@@ -39,12 +39,18 @@ describe("per-provider outbound rate budgets", () => {
     const warm = await createDeviceUser(app, [["budget-warm", "web"]]);
     await Promise.all([sendOrder(app, warm.id, "sms"), sendOrder(app, warm.id, "sms"), sendOrder(app, warm.id, "whatsapp"), sendOrder(app, warm.id, "push")]);
     await waitFor(() => twilio.received.length === 3 && fcm.received.length === 1, { what: "the warm-up messages" });
+    // The recipients, one after the other (creating them is not what this test is about).
+    const users = async (count: number, devices: (i: number) => [string, "android"][] = () => []) => {
+      const made = [];
+      for (let i = 0; i < count; i += 1) made.push(await createDeviceUser(app, devices(i)));
+      return made;
+    };
+    const smsUsers = await users(12);
+    const whatsappUsers = await users(5);
+    const pushUsers = await users(7, (i) => [[`budget-${i}`, "android"]]);
+
     // The burst begins now: no grant of it can be earlier (the warm-up's are, and arrived before).
     const since = Date.now();
-
-    const smsUsers = await Promise.all(Array.from({ length: 12 }, () => createDeviceUser(app)));
-    const whatsappUsers = await Promise.all(Array.from({ length: 5 }, () => createDeviceUser(app)));
-    const pushUsers = await Promise.all(Array.from({ length: 7 }, (_, i) => createDeviceUser(app, [[`budget-${i}`, "android"]])));
     const requests = await Promise.all([
       ...smsUsers.map((u) => sendOrder(app, u.id, "sms")),
       ...whatsappUsers.map((u) => sendOrder(app, u.id, "whatsapp")),

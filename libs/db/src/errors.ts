@@ -18,11 +18,17 @@ export function isUniqueViolation(error: unknown): boolean {
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
 const NETWORK_MESSAGE = /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database/i;
 
-/** PostgreSQL is unreachable or refused the connection: callers answer 503, not 500. */
+/**
+ * Prisma's "Unable to start a transaction in the given time": every pooled connection stayed busy
+ * past the transaction's wait (a loaded machine, a burst). Nothing was written; try again.
+ */
+const TRANSACTION_START_TIMEOUT = "P2028";
+
+/** PostgreSQL is unreachable, refused the connection, or had no connection free in time: callers answer 503, not 500. */
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== "object" || error === null || depth > 5) return false;
   const code = codeOf(error);
-  if (code?.startsWith(CONNECTION_CLASS) || code === "57P01" || code === "57P03") return true;
+  if (code?.startsWith(CONNECTION_CLASS) || code === "57P01" || code === "57P03" || code === TRANSACTION_START_TIMEOUT) return true;
   const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
   if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
   if (typeof e.message === "string" && NETWORK_MESSAGE.test(e.message)) return true;
