@@ -2,8 +2,11 @@ import { providerParts, type ChannelHandler } from "@herald/delivery";
 import { PermanentDeliveryError, UndeliverableError } from "@herald/errors";
 import type { SlackProvider, WebhookProvider } from "@herald/providers";
 
-/** The user's current signing secret (read at each send, so a rotation applies at once). */
-export type SecretOf = (userId: string) => Promise<string | null>;
+/**
+ * The user's signing secrets (read at each send, so a rotation applies at once): the current one,
+ * and the one it replaced while that is still valid.
+ */
+export type SecretOf = (userId: string) => Promise<{ current: string | null; previous: string | null }>;
 
 /**
  * The JSON document to POST: the rendered template as it is (webhook and Slack templates are JSON
@@ -33,12 +36,13 @@ export function webhookHandler(provider: WebhookProvider, secretOf: SecretOf): C
       const { delivery, user } = context;
       if (!user.webhook_url) throw new UndeliverableError("no_webhook_url", "the user has no webhook_url");
       const body = jsonBody("webhook", context.rendered.text);
-      const secret = await secretOf(user.id);
+      const { current: secret, previous } = await secretOf(user.id);
       if (!secret) throw new PermanentDeliveryError("webhook_secret_missing", "the user has no webhook signing secret; rotate it, then replay");
       return provider.send({
         url: user.webhook_url,
         body,
         secret,
+        ...(previous ? { previousSecret: previous } : {}),
         deliveryId: delivery.id,
         requestId: delivery.requestId,
         correlationId: delivery.correlationId,

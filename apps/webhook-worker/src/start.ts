@@ -2,7 +2,7 @@ import { startDeliveryWorker, type DeliveryWorker } from "@herald/delivery";
 import { WORK_QUEUES } from "@herald/messaging";
 import { SlackProvider, WebhookProvider, type HttpProviderOptions } from "@herald/providers";
 import type { Runtime } from "@herald/runtime";
-import { slackHandler, webhookHandler } from "./handlers";
+import { slackHandler, webhookHandler, type SecretOf } from "./handlers";
 
 /**
  * The webhook worker on an open runtime: webhook.queue with the webhook and Slack handlers.
@@ -26,8 +26,15 @@ export async function startWebhookWorker(
     await webhook.close();
     await slack.close();
   });
-  const secretOf = async (userId: string) =>
-    (await db.prisma.user.findUnique({ where: { id: userId }, select: { webhookSecret: true } }))?.webhookSecret ?? null;
+  const secretOf: SecretOf = async (userId) => {
+    const { rows } = await db.pool.query<{ current: string | null; previous: string | null }>(
+      `SELECT webhook_secret AS current,
+              CASE WHEN webhook_secret_previous_expires_at > now() THEN webhook_secret_previous END AS previous
+         FROM users WHERE id = $1`,
+      [userId],
+    );
+    return rows[0] ?? { current: null, previous: null };
+  };
   return startDeliveryWorker(runtime, {
     queue: WORK_QUEUES.webhook.queue,
     handlers: [webhookHandler(webhook, secretOf), slackHandler(slack)],

@@ -79,6 +79,13 @@ export interface Config {
   webhook: { timeoutMs: number; allowPrivate: boolean; concurrency: number; breakerFailureThreshold: number };
   /** replayRate: dead letters a bulk replay sends per second. */
   dlq: { replayRate: number };
+  /**
+   * Status webhooks: retryScheduleMs is the wait before each attempt (the last failed attempt
+   * gives the event up); intervalMs how often due events are looked for; an endpoint failing for
+   * disableAfterMs is disabled; concurrency posts in flight; retentionMs how long finished events
+   * are kept. Timeout and SSRF guard are the webhook channel's (WEBHOOK_TIMEOUT, WEBHOOK_ALLOW_PRIVATE).
+   */
+  statusWebhooks: { retryScheduleMs: number[]; intervalMs: number; disableAfterMs: number; concurrency: number; retentionMs: number };
 }
 
 export class ConfigError extends Error {
@@ -187,6 +194,13 @@ export function loadConfig(source: Source): Config {
       breakerFailureThreshold: e.WEBHOOK_BREAKER_FAILURE_THRESHOLD,
     },
     dlq: { replayRate: e.DLQ_REPLAY_RATE },
+    statusWebhooks: {
+      retryScheduleMs: e.STATUS_WEBHOOK_RETRY_SCHEDULE,
+      intervalMs: e.STATUS_WEBHOOK_INTERVAL,
+      disableAfterMs: e.STATUS_WEBHOOK_DISABLE_AFTER,
+      concurrency: e.STATUS_WEBHOOK_CONCURRENCY,
+      retentionMs: e.STATUS_WEBHOOK_RETENTION,
+    },
   };
 }
 

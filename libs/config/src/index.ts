@@ -1,3 +1,3 @@
 export { loadConfig, loadConfigOrExit, processEnv, ConfigError } from "./config";
 export type { Config } from "./config";
-export { envSchema } from "./schema";
+export { envSchema, parseDuration, durationField } from "./schema";

@@ -1,5 +1,13 @@
 import { z } from "zod";
 
+/** Milliseconds of whole seconds or a duration such as "60s", "2m", "500ms", "1h", "2d"; undefined when it is neither. */
+export function parseDuration(value: number | string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(String(value).trim());
+  if (!match) return undefined;
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "s"] ?? 1000;
+  return Math.round(Number(match[1]) * factor);
+}
+
 /** Whole seconds or a duration such as "60s", "2m", "500ms"; always read as milliseconds. */
 const duration = (defaultMs: number) =>
   z
@@ -7,15 +15,34 @@ const duration = (defaultMs: number) =>
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === "") return defaultMs;
-      const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(String(value).trim());
-      if (!match) {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
         ctx.addIssue({ code: "custom", message: `expected seconds or a duration like 60s, 2m, 500ms; got "${value}"` });
         return z.NEVER;
       }
-      const unit = match[2] ?? "s";
-      const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
-      return Math.round(Number(match[1]) * factor);
+      return ms;
     });
+
+/**
+ * A duration in a request body (a digest's or a throttle's window): seconds as a number, or a
+ * string such as "30s", "10m", "1h"; read as milliseconds, between `minMs` and `maxMs`.
+ */
+export const durationField = (minMs: number, maxMs: number) =>
+  z
+    .union([z.number().min(0), z.string().max(32)])
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: 'must be seconds or a duration such as "30s", "10m", "1h"' });
+        return z.NEVER;
+      }
+      if (ms < minMs || ms > maxMs) {
+        ctx.addIssue({ code: "custom", message: `must be between ${minMs / 1000} s and ${maxMs / 1000} s` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: 'Seconds, or a duration such as "30s", "10m", "1h"' });
 
 const int = (defaultValue: number, min = 0) => z.coerce.number().int().min(min).default(defaultValue);
 const port = (defaultValue: number) => z.coerce.number().int().min(0).max(65535).default(defaultValue);
@@ -41,6 +68,21 @@ const url = (defaultValue: string, protocols: string[]) =>
         return false;
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+
+/** A comma-separated list of durations, such as "0,5s,5m": milliseconds each; at least one. */
+const durationList = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .transform((value, ctx) => {
+      const parts = value.split(",").map((p) => p.trim());
+      const ms = parts.map((p) => parseDuration(p));
+      if (parts.length === 0 || ms.some((m) => m === undefined)) {
+        ctx.addIssue({ code: "custom", message: `expected comma-separated durations like 0,5s,5m; got "${value}"` });
+        return z.NEVER;
+      }
+      return ms as number[];
+    });
 
 /** The channels, as configuration names them (libs/db has the same list from the schema). */
 const CHANNEL_NAMES = ["email", "push", "sms", "whatsapp", "webhook", "slack"] as const;
@@ -140,6 +182,16 @@ export const envSchema = z.object({
   WEBHOOK_BREAKER_FAILURE_THRESHOLD: int(20, 1),
   // Dead-letter replay: dead letters replayed per second, across every gateway.
   DLQ_REPLAY_RATE: int(100, 1),
+
+  // Status webhooks (/webhook-endpoints): the wait before each attempt (Standard Webhooks'
+  // schedule; the event is given up after the last), how often the gateway looks for due events,
+  // how long an endpoint may fail before it is disabled, posts in flight, how long finished
+  // events are kept.
+  STATUS_WEBHOOK_RETRY_SCHEDULE: durationList("0,5s,5m,30m,2h,5h,10h,10h"),
+  STATUS_WEBHOOK_INTERVAL: duration(1000),
+  STATUS_WEBHOOK_DISABLE_AFTER: duration(5 * 86_400_000),
+  STATUS_WEBHOOK_CONCURRENCY: int(10, 1),
+  STATUS_WEBHOOK_RETENTION: duration(86_400_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
