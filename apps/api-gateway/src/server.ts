@@ -13,11 +13,13 @@ import { UserRateLimiter } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
 import { TemplateCatalog } from "@herald/templates";
 import { UserDirectory } from "@herald/users";
+import { StatusWebhookDispatcher, WebhookEndpoints } from "@herald/status-webhooks";
 import { eventRoutes } from "./routes/events";
 import { dlqRoutes } from "./routes/dlq";
 import { notificationRoutes } from "./routes/notifications";
 import { sandboxRoutes } from "./routes/sandbox";
 import { sandboxFaultRoutes } from "./routes/sandbox-faults";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export interface Gateway {
   app: Express;
@@ -25,6 +27,7 @@ export interface Gateway {
   publisher: ConfirmPublisher;
   scheduler: DeliveryScheduler;
   writer: AcceptWriter;
+  statusWebhooks: StatusWebhookDispatcher;
 }
 
 /**
@@ -51,6 +54,10 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   const scheduler = new DeliveryScheduler(db.pool, outbox, logger, { intervalMs: config.scheduler.intervalMs });
   scheduler.start();
   releasers.add("scheduler", () => scheduler.stop());
+
+  const statusWebhooks = statusWebhookDispatcher(runtime);
+  statusWebhooks.start();
+  releasers.add("status webhooks", () => statusWebhooks.stop());
 
   const users = new UserDirectory(db, redis, logger);
   const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry) });
@@ -98,11 +105,32 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
       notificationRoutes(api, accept, queries, db);
       eventRoutes(api, new EventService(rules, accept), rules);
       dlqRoutes(api, runtime, outbox);
+      webhookEndpointRoutes(api, new WebhookEndpoints(db));
       if (config.env !== "production") sandboxRoutes(api, db);
       if (config.env !== "production") sandboxFaultRoutes(api, config, redis);
     },
   });
-  return { app, relay, publisher, scheduler, writer };
+  return { app, relay, publisher, scheduler, writer, statusWebhooks };
+}
+
+/**
+ * The status webhook dispatcher of this gateway (every replica runs one; they share the events
+ * through SKIP LOCKED), with the webhook channel's timeout and SSRF guard, and its metric.
+ */
+function statusWebhookDispatcher({ db, logger, registry, config }: Runtime): StatusWebhookDispatcher {
+  const posts = new prom.Counter({
+    name: "status_webhook_posts_total",
+    help: "Status webhook posts by outcome: delivered, retrying (failed, will be retried), gave_up (failed its last attempt)",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const { retryScheduleMs, ...options } = config.statusWebhooks;
+  return new StatusWebhookDispatcher(db.pool, logger, {
+    ...options,
+    scheduleMs: retryScheduleMs,
+    http: { timeoutMs: config.webhook.timeoutMs, allowPrivate: config.webhook.allowPrivate },
+    onPost: (outcome) => posts.inc({ outcome }),
+  });
 }
 
 /** The accept writer's statements: how long they take and how many sends each carries. */

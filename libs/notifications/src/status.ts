@@ -45,10 +45,13 @@ const ORDER: DeliveryStatus[] = [
   "queued",
   "held",
   "scheduled",
+  "digesting",
   "dead_lettered",
   "failed",
   "sent",
+  "digested",
   "cancelled",
+  "throttled",
   "suppressed",
 ];
 

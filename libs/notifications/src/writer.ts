@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import { isDatabaseUnavailable, withTransaction, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
 import { insertOutbox, type AlongsideWrites, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 
 export interface RequestRow {
   id: string;
@@ -296,7 +297,10 @@ function requestWrites(items: AcceptItem[]): AlongsideWrites {
        SELECT d.id, d.request_id, d.channel, d.status, d.priority, d.template_version_id, d.release_at, d.last_error,
               d.last_error_code, CASE WHEN d.status = 'failed' THEN now() END
          FROM jsonb_to_recordset($2::jsonb) AS d(id uuid, request_id uuid, channel "Channel", status "DeliveryStatus",
-              priority "Priority", template_version_id uuid, release_at timestamptz, last_error text, last_error_code text)`,
+              priority "Priority", template_version_id uuid, release_at timestamptz, last_error text, last_error_code text)
+       RETURNING ${eventSourceColumns()}`,
+      // request.accepted for every delivery (and delivery.suppressed, .throttled, ... for those), to the subscribed endpoints.
+      statusEventsInsert("w1", { accepted: true }),
     ],
     params: [JSON.stringify(requests), JSON.stringify(deliveries)],
   };
