@@ -7,6 +7,8 @@ import {
   IdempotencyCache,
   NotificationQueries,
   RoutingRules,
+  type DeliveryRow,
+  type DigestRelease,
 } from "@herald/notifications";
 import { ConfirmPublisher, OutboxPublisher, OutboxRelay } from "@herald/messaging";
 import { UserRateLimiter } from "@herald/resilience";
@@ -51,7 +53,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   relay.start();
   releasers.add("outbox relay", () => relay.stop());
 
-  const scheduler = new DeliveryScheduler(db.pool, outbox, logger, { intervalMs: config.scheduler.intervalMs });
+  const scheduler = new DeliveryScheduler(db.pool, outbox, logger, { intervalMs: config.scheduler.intervalMs, onDigests: digestMetrics(registry) });
   scheduler.start();
   releasers.add("scheduler", () => scheduler.stop());
 
@@ -60,7 +62,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   releasers.add("status webhooks", () => statusWebhooks.stop());
 
   const users = new UserDirectory(db, redis, logger);
-  const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry) });
+  const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry), onDeliveries: acceptedMetrics(registry) });
   const accept = new AcceptService({
     users,
     templates: new TemplateCatalog(db, redis, logger),
@@ -111,6 +113,34 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     },
   });
   return { app, relay, publisher, scheduler, writer, statusWebhooks };
+}
+
+/** Deliveries as the accept decided them, by channel and status: queued, held, throttled, digesting, suppressed, ... */
+function acceptedMetrics(registry: Registry): (deliveries: DeliveryRow[]) => void {
+  const accepted = new prom.Counter({
+    name: "accepted_deliveries_total",
+    help: "Deliveries created by accepted sends, by channel and the status the accept gave them (throttled: past a send's throttle; digesting: collected into a digest window)",
+    labelNames: ["channel", "status"],
+    registers: [registry],
+  });
+  return (deliveries) => {
+    for (const d of deliveries) accepted.inc({ channel: d.channel, status: d.status });
+  };
+}
+
+/** Released digest windows, and the deliveries folded into their carriers. */
+function digestMetrics(registry: Registry): (release: DigestRelease) => void {
+  const windows = new prom.Counter({ name: "digest_windows_released_total", help: "Digest windows released by the scheduler (each sends one delivery)", registers: [registry] });
+  const digested = new prom.Counter({
+    name: "deliveries_digested_total",
+    help: "Deliveries folded into a digest (status digested), by channel",
+    labelNames: ["channel"],
+    registers: [registry],
+  });
+  return (release) => {
+    windows.inc(release.windows);
+    for (const [channel, count] of release.digested) digested.inc({ channel }, count);
+  };
 }
 
 /**

@@ -21,6 +21,11 @@ export interface DeliveryView {
   created_at: string;
   updated_at: string;
   errors: { attempt: number; error_code: string; error: string; retryable: boolean; at: string }[];
+  /**
+   * The delivery that carries this one's digest: set while digesting (the window's first
+   * collected send), on a digested one (the delivery it was folded into) and on the carrier itself.
+   */
+  digest_delivery_id: string | null;
 }
 
 export interface RequestView {
@@ -36,6 +41,9 @@ export interface RequestView {
   send_at: string | null;
   correlation_id: string;
   created_at: string;
+  /** The send's digest and throttle, as given (windows in seconds); null without. */
+  digest: unknown;
+  throttle: unknown;
   deliveries: DeliveryView[];
 }
 
@@ -143,6 +151,7 @@ function toRequestView(row: RequestRow): RequestView {
       retryable: a.retryable,
       at: a.createdAt.toISOString(),
     })),
+    digest_delivery_id: d.digestDeliveryId,
   }));
   return {
     request_id: row.id,
@@ -157,6 +166,8 @@ function toRequestView(row: RequestRow): RequestView {
     send_at: iso(row.sendAt),
     correlation_id: row.correlationId,
     created_at: row.createdAt.toISOString(),
+    digest: row.digest ?? null,
+    throttle: row.throttle ?? null,
     deliveries,
   };
 }
