@@ -9,6 +9,7 @@ import { bodyHash, type IdempotencyCache, type StoredAnswer } from "./idempotenc
 import { directLookups, memoizedLookups, type Lookups } from "./lookups";
 import { DIGEST_VARIABLES, storedSpec, type SendInput } from "./schemas";
 import { answerWith, type AcceptAnswer } from "./answer";
+import { digestView } from "./digest";
 import type { AcceptItem, AcceptWriter, DeliveryRow, WriteOutcome } from "./writer";
 
 export type { AcceptAnswer, AcceptedDelivery } from "./answer";
@@ -240,6 +241,8 @@ export class AcceptService {
       };
       if (!channelEnabled(user, channel)) return { ...base, status: "suppressed" as const, lastError: `${channel} is disabled in the user's preferences`, lastErrorCode: "suppressed" };
       if (!channelReachable(user, channel)) return { ...base, status: "failed" as const, lastError: `user has no ${channel} address`, lastErrorCode: "channel_not_available" };
+      // A critical digest send never digests: it goes out at once, as a digest of one.
+      if (input.digest && input.priority === "critical") return { ...base, ...release, variables: digestView(input.variables, [input.variables]) };
       return { ...base, ...release };
     });
     const outbox: OutgoingMessage[] = deliveries
