@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import vm from "node:vm";
 import request from "supertest";
 import type { Express } from "express";
 import { Webhook } from "standardwebhooks";
@@ -18,7 +19,8 @@ function documentedVerifier(): Verify {
   const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "webhooks-and-dlq.md"), "utf8");
   const block = /<!-- verify-standard-webhook[^>]*-->\s*```js\n([\s\S]*?)```/.exec(doc)?.[1];
   if (!block) throw new Error("the documented verification function is missing from docs/webhooks-and-dlq.md");
-  return new Function("require", `${block}\nreturn verifyStandardWebhook;`)(require) as Verify;
+  const define = vm.runInThisContext(`(function (require) {\n${block}\nreturn verifyStandardWebhook;\n})`, { filename: "docs/webhooks-and-dlq.md" }) as (r: NodeJS.Require) => Verify;
+  return define(require);
 }
 
 describe("Standard Webhooks signatures on the webhook channel", () => {

@@ -1,5 +1,5 @@
 import { AppError, type ErrorDetail } from "@herald/errors";
-import { isDatabaseUnavailable, newId, type Channel, type DeliveryStatus } from "@herald/db";
+import { isDatabaseUnavailable, newId, type Channel } from "@herald/db";
 import { deliveryOutgoing, type OutboxPublisher, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
 import type { UserRateLimiter, RateLimitDecision } from "@herald/resilience";
 import { channelEnabled, channelReachable, quietHoursEnd, type UserDirectory, type UserProfile } from "@herald/users";
