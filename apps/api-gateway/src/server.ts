@@ -94,6 +94,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     service: "api-gateway",
     logger,
     registry,
+    metrics: runtime.metrics,
     checks,
     apiKeys: config.apiKeys,
     openApi: (own) => openApi.document(own),

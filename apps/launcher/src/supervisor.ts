@@ -9,12 +9,20 @@ interface Managed {
   restarts: number;
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** Consecutive readiness answers that said the process is stalled. */
+  stalled: number;
 }
+
+/** A process whose /health/ready says "stalled" this many times in a row is restarted. */
+const STALLED_POLLS = 2;
 
 /**
  * Runs every process, passes their output through, and restarts one that dies (1 s, 2 s, 4 s ...
- * up to 30 s apart; the delay resets after a minute of health). stop() sends SIGTERM to all and
- * waits for them, SIGKILL after a grace period.
+ * up to 30 s apart; the delay resets after a minute of health). It also polls each process's
+ * /health/ready: a worker whose watchdog says it is stalled (messages in hand, no progress) twice
+ * in a row is stopped (SIGTERM, SIGKILL after a grace period) and so restarted. A dependency
+ * being down is not a reason to restart anything. stop() sends SIGTERM to all and waits for them,
+ * SIGKILL after a grace period.
  */
 export class Supervisor {
   private readonly managed: Managed[];
@@ -26,15 +34,40 @@ export class Supervisor {
     private readonly env: Record<string, string | undefined>,
     private readonly logger: Logger,
   ) {
-    this.managed = specs.map((spec) => ({ spec, child: undefined, restarts: 0, startedAt: 0, timer: undefined }));
+    this.managed = specs.map((spec) => ({ spec, child: undefined, restarts: 0, startedAt: 0, timer: undefined, stalled: 0 }));
   }
 
-  start(): void {
+  private watch: NodeJS.Timeout | undefined;
+
+  start(pollMs = 5000): void {
     for (const m of this.managed) this.spawn(m);
+    this.watch = setInterval(() => void Promise.all(this.managed.map((m) => this.poll(m))), pollMs);
+    this.watch.unref();
+  }
+
+  private async poll(m: Managed): Promise<void> {
+    const child = m.child;
+    if (!child || child.exitCode !== null || this.stopping) return;
+    let stalled = false;
+    try {
+      const response = await fetch(`http://127.0.0.1:${m.spec.port}/health/ready`, { signal: AbortSignal.timeout(3000) });
+      const body = (await response.json()) as { data?: { checks?: Record<string, string> } };
+      stalled = response.status === 503 && String(body.data?.checks?.worker ?? "").startsWith("stalled");
+    } catch {
+      // Not answering at all is for the process's own liveness, not this watch.
+    }
+    m.stalled = stalled ? m.stalled + 1 : 0;
+    if (m.stalled < STALLED_POLLS || child !== m.child) return;
+    m.stalled = 0;
+    this.logger.error(`${m.spec.name} is stalled; restarting it`, { pid: child.pid });
+    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => clearTimeout(kill));
+    child.kill("SIGTERM");
   }
 
   async stop(graceMs = 20_000): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watch);
     const exits = this.managed.map((m) => {
       if (m.timer) clearTimeout(m.timer);
       const child = m.child;

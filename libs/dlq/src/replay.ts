@@ -64,7 +64,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function replayLocked(client: PoolClient, deadLetterIds: string[]): Promise<Replayed> {
   const { rows: moved } = await client.query<Moved>(
     `UPDATE deliveries d
-        SET status = 'queued', attempts = 0, claimed_at = NULL, next_attempt_at = NULL, failed_at = NULL, updated_at = now()
+        SET status = 'queued', attempts = 0, claimed_at = NULL, claimed_by = NULL, next_attempt_at = NULL, failed_at = NULL, updated_at = now()
        FROM notification_requests r
       WHERE d.id IN (SELECT delivery_id FROM dead_letters WHERE id = ANY($1::uuid[]))
         AND d.status = 'dead_lettered' AND r.id = d.request_id

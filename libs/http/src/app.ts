@@ -15,6 +15,8 @@ export interface HttpAppOptions {
   service: string;
   logger: Logger;
   registry: client.Registry;
+  /** The text of /metrics, when it is not just `registry`'s (a clustered gateway). */
+  metrics?: () => Promise<string>;
   checks: Record<string, HealthCheck>;
   healthDetails?: () => Record<string, unknown>;
   /** Routes behind API-key auth. Unset: no authenticated routes (workers). */
@@ -52,7 +54,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(correlation(options.logger));
   app.use(httpMetrics(options.registry));
   app.use(
-    healthRoutes({ service: options.service, checks: options.checks, details: options.healthDetails, registry: options.registry }),
+    healthRoutes({
+      service: options.service,
+      checks: options.checks,
+      details: options.healthDetails,
+      registry: options.registry,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    }),
   );
   const auth = options.apiKeys ? requireApiKey(options.apiKeys) : undefined;
   const router = express.Router();

@@ -11,6 +11,8 @@ export interface HealthOptions {
   /** Extra facts for /health (breaker states, ...). */
   details?: () => Record<string, unknown>;
   registry: client.Registry;
+  /** The text of /metrics (default: the registry's; a clustered process serves its cluster's). */
+  metrics?: () => Promise<string>;
   timeoutMs?: number;
 }
 
@@ -30,7 +32,7 @@ async function run(check: HealthCheck, timeoutMs: number): Promise<string> {
 }
 
 /** GET /health (alive), GET /health/ready (every dependency answers, else 503), GET /metrics. */
-export function healthRoutes({ service, checks, details, registry, timeoutMs = 2000 }: HealthOptions): Router {
+export function healthRoutes({ service, checks, details, registry, metrics, timeoutMs = 2000 }: HealthOptions): Router {
   const router = express.Router();
   const startedAt = Date.now();
   router.get("/health", (_req, res) => {
@@ -56,8 +58,15 @@ export function healthRoutes({ service, checks, details, registry, timeoutMs = 2
     });
   });
   router.get("/metrics", async (_req, res) => {
+    let text: string;
+    try {
+      text = await (metrics ? metrics() : registry.metrics());
+    } catch (error) {
+      res.status(503).type("text/plain").send(`metrics unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
+      return;
+    }
     res.setHeader("Content-Type", registry.contentType);
-    res.send(await registry.metrics());
+    res.send(text);
   });
   return router;
 }

@@ -5,6 +5,7 @@ import { createRedis, pingRedis, waitForRedis, type Redis } from "@herald/cache"
 import { AmqpConnection, declareTopology } from "@herald/messaging";
 import { createRegistry, type HealthCheck, type Registry } from "@herald/http";
 import { topologyDelays } from "./delays";
+import { metricsSource } from "./cluster";
 import { Releasers } from "./releasers";
 
 export interface Runtime {
@@ -15,6 +16,8 @@ export interface Runtime {
   redis: Redis;
   amqp: AmqpConnection;
   registry: Registry;
+  /** What /metrics serves: this process's registry, or the whole cluster's (runClustered). */
+  metrics: () => Promise<string>;
   releasers: Releasers;
   /** postgres, redis, rabbitmq: for /health/ready. */
   checks: Record<string, HealthCheck>;
@@ -71,7 +74,7 @@ export async function openRuntime({ service, config, logger, poolSize, waitForBr
     redis: () => pingRedis(redis),
     rabbitmq: () => (amqp.isConnected ? Promise.resolve() : Promise.reject(new Error("not connected"))),
   };
-  return { service, config, logger: log, db, redis, amqp, registry, releasers, checks };
+  return { service, config, logger: log, db, redis, amqp, registry, metrics: metricsSource(registry), releasers, checks };
 }
 
 /**
