@@ -9,22 +9,10 @@ import type { Channel as AmqpChannel } from "amqplib";
 export const EXCHANGE = "notifications.direct";
 export const FAILED_QUEUE = "failed.queue";
 
-/** Work queues and the routing keys (channels) bound to each. */
-export const WORK_QUEUES = {
-  email: { queue: "email.queue", routingKeys: ["email"] },
-  push: { queue: "push.queue", routingKeys: ["push"] },
-  sms: { queue: "sms.queue", routingKeys: ["sms", "whatsapp"] },
-  webhook: { queue: "webhook.queue", routingKeys: ["webhook", "slack"] },
-} as const;
-
-export type WorkQueueName = (typeof WORK_QUEUES)[keyof typeof WORK_QUEUES]["queue"];
-
-/** The work queue a channel's messages go to. */
-export function queueForRoutingKey(routingKey: string): WorkQueueName | undefined {
-  for (const { queue, routingKeys } of Object.values(WORK_QUEUES)) {
-    if ((routingKeys as readonly string[]).includes(routingKey)) return queue;
-  }
-  return undefined;
+/** A work queue and the routing keys (channel names) bound to it; the channel registry lists them. */
+export interface WorkQueue {
+  queue: string;
+  routingKeys: readonly string[];
 }
 
 /** RabbitMQ message priorities; a queue's x-max-priority is fixed when it is first declared. */
@@ -37,13 +25,14 @@ export function delayQueueName(workQueue: string, delayMs: number): string {
 }
 
 /**
- * Declares the exchange, the work queues with their bindings, failed.queue, and one delay queue per
- * retry delay for each work queue (the retry policy gives the delays).
+ * Declares the exchange, the work queues with their bindings (from the channel registry),
+ * failed.queue, and one delay queue per delay for each work queue (the retry policy's delays and
+ * the recheck delay).
  */
-export async function declareTopology(channel: AmqpChannel, retryDelaysMs: readonly number[]): Promise<void> {
+export async function declareTopology(channel: AmqpChannel, workQueues: readonly WorkQueue[], delaysMs: readonly number[]): Promise<void> {
   await channel.assertExchange(EXCHANGE, "direct", { durable: true });
   await channel.assertQueue(FAILED_QUEUE, { durable: true });
-  for (const { queue, routingKeys } of Object.values(WORK_QUEUES)) {
+  for (const { queue, routingKeys } of workQueues) {
     await channel.assertQueue(queue, {
       durable: true,
       maxPriority: MAX_PRIORITY,
@@ -52,7 +41,7 @@ export async function declareTopology(channel: AmqpChannel, retryDelaysMs: reado
       deadLetterRoutingKey: FAILED_QUEUE,
     });
     for (const key of routingKeys) await channel.bindQueue(queue, EXCHANGE, key);
-    for (const delay of new Set(retryDelaysMs)) {
+    for (const delay of new Set(delaysMs)) {
       await channel.assertQueue(delayQueueName(queue, delay), {
         durable: true,
         messageTtl: delay,

@@ -1,3 +1,4 @@
+import { workQueues } from "@herald/channels";
 import type { Config } from "@herald/config";
 import { createLogger, type Logger } from "@herald/logger";
 import { createDatabase, pingDatabase, type Database } from "@herald/db";
@@ -59,7 +60,7 @@ export async function openRuntime({ service, config, logger, poolSize, waitForBr
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
     try {
-      await declareTopology(channel, delays);
+      await declareTopology(channel, workQueues(), delays);
     } finally {
       await channel.close().catch(() => undefined);
     }
