@@ -5,7 +5,7 @@ describe("loadConfig", () => {
     const config = loadConfig({});
     expect(config.ports.gateway).toBe(8000);
     expect(config.database.url).toBe("postgresql://postgres@127.0.0.1:5432/notifications");
-    expect(config.retry).toEqual({ maxAttempts: 3, baseDelayMs: 2000 });
+    expect(config.retry).toEqual({ maxRetries: 3, baseDelayMs: 2000 });
     expect(config.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000 });
     expect(config.rateLimit).toEqual({ perUser: 100, windowMs: 60_000 });
     expect(config.smtp.host).toBeUndefined();

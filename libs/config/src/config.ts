@@ -58,7 +58,8 @@ export interface Config {
   /** Outbound sends per second per channel, shared by every replica through Redis; 0 = unlimited. */
   outboundRates: { email: number; push: number; sms: number; whatsapp: number };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number };
-  retry: { maxAttempts: number; baseDelayMs: number };
+  /** MAX_RETRY_ATTEMPTS (retries after the first attempt) and RETRY_BASE_DELAY_MS: the retry policy. */
+  retry: { maxRetries: number; baseDelayMs: number };
   /**
    * prefetch: unacked messages per worker; heartbeatMs / deadAfterMs: how often an instance beats
    * and after how long without a beat its claims are decided; leaseMs: the same for claims that
@@ -196,7 +197,7 @@ export function loadConfig(source: Source): Config {
       whatsapp: e.WHATSAPP_RATE_PER_SECOND,
     },
     breaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURE_THRESHOLD, recoveryTimeoutMs: e.CIRCUIT_BREAKER_RECOVERY_TIMEOUT },
-    retry: { maxAttempts: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
+    retry: { maxRetries: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
     worker: {
       prefetch: e.WORKER_PREFETCH,
       leaseMs: e.DELIVERY_LEASE,

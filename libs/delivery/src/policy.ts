@@ -44,7 +44,7 @@ export function workerPolicy(config: Config, queue: string, overrides: { breaker
   return {
     queue,
     prefetch: worker.prefetch,
-    retry: { maxRetries: retry.maxAttempts, baseDelayMs: retry.baseDelayMs },
+    retry,
     breaker: {
       failureThreshold: overrides.breakerFailureThreshold ?? breaker.failureThreshold,
       recoveryTimeoutMs: breaker.recoveryTimeoutMs,
