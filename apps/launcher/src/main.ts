@@ -28,7 +28,7 @@ async function declare(config: Config): Promise<void> {
   const amqp = new AmqpConnection(config.rabbitmq.url, logger, "launcher");
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
-    await declareTopology(channel, workQueues(), topologyDelays(config));
+    await declareTopology(channel, workQueues(), topologyDelays(config), config.rabbitmq.queueType);
     await channel.close();
   });
   await amqp.start(60_000);

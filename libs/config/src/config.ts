@@ -6,7 +6,8 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   database: { url: string; poolSize: number };
   redis: { url: string; keyPrefix: string };
-  rabbitmq: { url: string; managementUrl: string };
+  /** queueType: RABBITMQ_QUEUE_TYPE, classic or quorum. */
+  rabbitmq: { url: string; managementUrl: string; queueType: "classic" | "quorum" };
   /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
   apiKeys: string[];
   /** Set when the key was generated because API_KEYS was unset (development and test only). */
@@ -137,7 +138,7 @@ export function loadConfig(source: Source): Config {
     logLevel: e.LOG_LEVEL,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
-    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL },
+    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL, queueType: e.RABBITMQ_QUEUE_TYPE },
     apiKeys,
     generatedApiKey,
     ports: {

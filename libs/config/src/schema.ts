@@ -108,6 +108,8 @@ export const envSchema = z.object({
   REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   REDIS_KEY_PREFIX: z.string().default("herald:"),
   RABBITMQ_URL: url("amqp://guest:guest@127.0.0.1:5672", ["amqp:", "amqps:"]),
+  // classic (one queue per channel group, with priorities) or quorum (replicated; a priority queue each).
+  RABBITMQ_QUEUE_TYPE: z.enum(["classic", "quorum"]).default("classic"),
   RABBITMQ_MANAGEMENT_URL: url("http://guest:guest@127.0.0.1:15672", ["http:", "https:"]),
 
   API_KEYS: optionalString,

@@ -5,6 +5,8 @@ import { withCorrelation, type Logger } from "@herald/logger";
 import {
   deliveryMessage,
   parseMessage,
+  consumedQueues,
+  PRIORITY_VALUES,
   QueueConsumer,
   Republisher,
   type AmqpConnection,
@@ -76,9 +78,11 @@ export class DeliveryWorker {
   private readonly inHand = new Set<string>();
   private readonly instance: WorkerInstance;
   private readonly repository: DeliveryRepository;
-  private readonly consumer: QueueConsumer;
+  /** One consumer per consumed queue (quorum queues: the priority queue, then the work queue). */
+  private readonly consumers: QueueConsumer[];
   private readonly gate: DatabaseGate;
-  private readonly outcomes: Outcomes;
+  /** Outcomes per consumed queue: a retry returns a message to the queue it came from. */
+  private readonly outcomes = new Map<string, Outcomes>();
   private readonly watchdog: Watchdog;
   private watchdogTimer: NodeJS.Timeout | undefined;
 
@@ -105,31 +109,32 @@ export class DeliveryWorker {
       this.watchBreaker(breaker);
       this.breakers.set(provider, breaker);
     }
-    this.consumer = new QueueConsumer(deps.amqp, {
-      queue: policy.queue,
-      prefetch: policy.prefetch,
-      handler: (message) => this.handle(message),
-      logger: deps.logger,
-    });
+    this.consumers = consumedQueues(policy.queue, policy.queueType).map(
+      (queue) =>
+        new QueueConsumer(deps.amqp, {
+          queue,
+          prefetch: policy.prefetch,
+          handler: (message) => this.handle(message, this.outcomes.get(queue)!),
+          logger: deps.logger,
+        }),
+    );
     this.instance = new WorkerInstance(deps.pool, deps.service, policy.heartbeatMs, () => this.health(), deps.logger);
     this.repository = new DeliveryRepository(deps.pool, this.instance.id, policy.deadAfterMs, policy.leaseMs);
     this.gate = new DatabaseGate(
       () => deps.pool.query("SELECT 1"),
       policy.databaseRetryMs,
       deps.logger,
-      () => void this.consumer.hold("postgres"),
-      () => void this.instance.beat().then(() => this.consumer.release("postgres")),
+      () => this.hold("postgres"),
+      () => void this.instance.beat().then(() => this.release("postgres")),
     );
-    this.outcomes = new Outcomes({
-      repository: this.repository,
-      republisher: new Republisher(deps.publisher, policy.queue),
-      gate: this.gate,
-      policy,
-      logger: deps.logger,
-      metrics: deps.metrics,
-    });
+    for (const queue of consumedQueues(policy.queue, policy.queueType)) {
+      this.outcomes.set(
+        queue,
+        new Outcomes({ repository: this.repository, republisher: new Republisher(deps.publisher, queue), gate: this.gate, policy, logger: deps.logger, metrics: deps.metrics }),
+      );
+    }
     const longest = Math.max(DEADLINE_GRACE_MS, ...deadlines.values());
-    this.watchdog = new Watchdog(policy.stallAfterMs || 2 * longest + 10_000, () => this.consumer.inFlightCount, () => this.gate.isDown, deps.logger);
+    this.watchdog = new Watchdog(policy.stallAfterMs || 2 * longest + 10_000, () => this.inFlight, () => this.gate.isDown, deps.logger);
   }
 
   get instanceId(): string {
@@ -139,7 +144,7 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     await this.instance.register();
     await this.deps.budgets?.ready();
-    await this.consumer.start();
+    for (const consumer of this.consumers) await consumer.start();
     this.watchdogTimer = setInterval(() => this.watchdog.check(), 5000);
     this.watchdogTimer.unref();
   }
@@ -147,7 +152,7 @@ export class DeliveryWorker {
   /** Stops taking messages, waits for the ones in flight to be recorded and settled, marks the instance stopped. */
   async stop(): Promise<void> {
     clearInterval(this.watchdogTimer);
-    await this.consumer.stop();
+    await Promise.all(this.consumers.map((c) => c.stop()));
     for (const breaker of this.breakers.values()) breaker.shutdown();
     await this.instance.stop();
   }
@@ -162,9 +167,9 @@ export class DeliveryWorker {
     return {
       queue: this.policy.queue,
       instance: this.instance.id,
-      consuming: !this.consumer.isPaused,
-      held_for: this.consumer.heldFor,
-      in_flight: this.consumer.inFlightCount,
+      consuming: this.consumers.every((c) => !c.isPaused),
+      held_for: this.consumers[0]!.heldFor,
+      in_flight: this.inFlight,
       outcomes_waiting_for_postgres: this.gate.held,
       breakers: Object.fromEntries([...this.breakers].map(([name, b]) => [name, b.state])),
       rate_budgets: Object.fromEntries([...this.budgets.values()].map((b) => [b.key, `${b.perSecond}/s`])),
@@ -200,8 +205,8 @@ export class DeliveryWorker {
       const reason = `every ${channel} provider down`;
       if (route.every((h) => this.breakers.get(h.provider)!.state === "open")) {
         this.deps.logger.warn("pausing consumption: every provider of a channel is down", { channel, queue: this.policy.queue });
-        void this.consumer.hold(reason);
-      } else void this.consumer.release(reason);
+        this.hold(reason);
+      } else this.release(reason);
     }
   }
 
@@ -226,22 +231,34 @@ export class DeliveryWorker {
     }
   }
 
-  private async handle(message: ConsumeMessage): Promise<Settlement> {
+  private get inFlight(): number {
+    return this.consumers.reduce((sum, c) => sum + c.inFlightCount, 0);
+  }
+
+  private hold(reason: string): void {
+    for (const consumer of this.consumers) void consumer.hold(reason);
+  }
+
+  private release(reason: string): void {
+    for (const consumer of this.consumers) void consumer.release(reason);
+  }
+
+  private async handle(message: ConsumeMessage, outcomes: Outcomes): Promise<Settlement> {
     this.watchdog.progress();
     try {
-      return await this.process(message);
+      return await this.process(message, outcomes);
     } finally {
       this.watchdog.progress();
     }
   }
 
-  private async process(message: ConsumeMessage): Promise<Settlement> {
+  private async process(message: ConsumeMessage, outcomes: Outcomes): Promise<Settlement> {
     const parsed = parseMessage(deliveryMessage, message);
-    if (!parsed.ok) return this.outcomes.unprocessable(message, "unparseable_message", parsed.error);
+    if (!parsed.ok) return outcomes.unprocessable(message, "unparseable_message", parsed.error);
     const { delivery_id: deliveryId, channel } = parsed.value;
     const route = this.routes.get(channel);
-    if (!route) return this.outcomes.unprocessable(message, "unknown_channel", `this worker has no provider for ${channel}`);
-    if (this.inHand.has(deliveryId)) return this.outcomes.recheckLater(message, channel);
+    if (!route) return outcomes.unprocessable(message, "unknown_channel", `this worker has no provider for ${channel}`);
+    if (this.inHand.has(deliveryId)) return outcomes.recheckLater(message, channel);
     this.inHand.add(deliveryId);
     const permits: BreakerPermit[] = [];
     try {
@@ -249,7 +266,7 @@ export class DeliveryWorker {
       // Every provider's breaker is open: the message waits in the queue (which is held).
       if (!first) return "requeue";
       permits.push(first.permit);
-      return await this.attempt(message, deliveryId, route, first, permits);
+      return await this.attempt(message, outcomes, deliveryId, route, first, permits);
     } catch (error) {
       // PostgreSQL or the broker failed us before the provider was called: nothing happened, so
       // the message goes back (the gate holds the consumer while PostgreSQL is away).
@@ -265,6 +282,7 @@ export class DeliveryWorker {
 
   private async attempt(
     message: ConsumeMessage,
+    outcomes: Outcomes,
     deliveryId: string,
     route: ChannelHandler[],
     first: { handler: ChannelHandler; permit: BreakerPermit },
@@ -274,14 +292,14 @@ export class DeliveryWorker {
     const loaded = await this.repository.load(deliveryId);
     switch (loaded.kind) {
       case "missing":
-        return this.outcomes.unprocessable(message, "unknown_delivery", `no delivery ${deliveryId}`);
+        return outcomes.unprocessable(message, "unknown_delivery", `no delivery ${deliveryId}`);
       case "finished":
       case "not_due":
         this.deps.metrics?.outcome(channel, "duplicate");
         return "ack";
       case "on_the_wire":
-        if (loaded.alive) return this.outcomes.recheckLater(message, channel);
-        if (!this.policy.resendInterrupted.has(channel)) return this.outcomes.interrupted(message, loaded.delivery);
+        if (loaded.alive) return outcomes.recheckLater(message, channel);
+        if (!this.policy.resendInterrupted.has(channel)) return outcomes.interrupted(message, loaded.delivery);
         this.deps.logger.warn("resending an attempt a dead worker left on the wire", { delivery_id: deliveryId, channel });
         break;
       case "ready":
@@ -302,9 +320,9 @@ export class DeliveryWorker {
       if (!(caught instanceof DeliveryError)) throw caught;
       // Nothing to send: the attempt is claimed only to record why.
       const claimed = await this.repository.claim(delivery, first.handler.provider);
-      return claimed ? this.outcomes.failed(message, claimed, caught, log) : "ack";
+      return claimed ? outcomes.failed(message, claimed, caught, log) : "ack";
     }
-    if (context === "suppressed") return this.outcomes.suppressed(delivery, log);
+    if (context === "suppressed") return outcomes.suppressed(delivery, log);
 
     // The attempt: the first available provider, then (on a retryable failure) the next ones at
     // once, as long as one is available; each call is recorded with its provider.
@@ -312,7 +330,8 @@ export class DeliveryWorker {
     for (let pick = first; ; ) {
       const { handler, permit } = pick;
       const breaker = this.breakers.get(handler.provider)!;
-      const release = await this.connections.get(handler.provider)!.acquire();
+      // Higher priority takes the next free connection before lower priority already waiting.
+      const release = await this.connections.get(handler.provider)!.acquire(PRIORITY_VALUES[delivery.priority]);
       let error: DeliveryError;
       try {
         await this.budgets.get(handler)?.take();
@@ -337,7 +356,7 @@ export class DeliveryWorker {
           // The provider is done with it: the next delivery may take the connection while this one is recorded.
           release();
           this.watchdog.progress();
-          return await this.outcomes.sent(claimed, outcome, log, started);
+          return await outcomes.sent(claimed, outcome, log, started);
         } catch (caught) {
           if (caught instanceof BreakerOpenError) {
             // Opened between our permit and our call: nothing was sent.
@@ -349,9 +368,9 @@ export class DeliveryWorker {
       }
       // A permanent error is the same with every provider (the address is bad everywhere).
       const next = error.retryable ? await this.pick(route, route.indexOf(handler) + 1, false) : undefined;
-      if (!next) return this.outcomes.failed(message, claimed, error, log, breaker.state !== "closed");
+      if (!next) return outcomes.failed(message, claimed, error, log, breaker.state !== "closed");
       permits.push(next.permit);
-      claimed = await this.outcomes.failover(claimed, error, next.handler.provider, log);
+      claimed = await outcomes.failover(claimed, error, next.handler.provider, log);
       // Not ours any more (taken over as interrupted): whoever took it decides.
       if (!claimed) return "ack";
       pick = next;

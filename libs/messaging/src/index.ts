@@ -5,8 +5,11 @@ export {
   PRIORITY_VALUES,
   delayQueueName,
   declareTopology,
+  routingKeyFor,
+  priorityQueueName,
+  consumedQueues,
 } from "./topology";
-export type { WorkQueue } from "./topology";
+export type { WorkQueue, QueueType } from "./topology";
 export { AmqpConnection } from "./connection";
 export type { AmqpLogger } from "./connection";
 export { ConfirmPublisher, BrokerUnavailableError } from "./publisher";

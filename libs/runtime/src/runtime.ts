@@ -60,7 +60,7 @@ export async function openRuntime({ service, config, logger, poolSize, waitForBr
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
     try {
-      await declareTopology(channel, workQueues(), delays);
+      await declareTopology(channel, workQueues(), delays, config.rabbitmq.queueType);
     } finally {
       await channel.close().catch(() => undefined);
     }
