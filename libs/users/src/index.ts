@@ -2,7 +2,6 @@ export { UserDirectory } from "./directory";
 export { UserService, newWebhookSecret, DEFAULT_KEEP_PREVIOUS_MS } from "./service";
 export type { UserWithSecret, RotatedSecret } from "./service";
 export type { Registration } from "./devices";
-export { channelEnabled, channelReachable } from "./profile";
 export { quietHoursEnd, inQuietHours } from "./quiet-hours";
 export type { UserProfile, Preferences, QuietHours, DeviceView } from "./profile";
 export {
