@@ -120,7 +120,7 @@ const nastyString = fc.oneof(
     "2026-13-45T99:99:99Z",
     "+14155550123",
     "a@example.com",
-    "https://169.254.169.254/latest",
+    "http://127.0.0.1:9/x",
   ),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
   fc.string({ unit: "binary", maxLength: 40 }),
@@ -175,7 +175,8 @@ function fittingValue(doc: OpenApi, known: Known, s: Schema, name: string, depth
       if (names) return fc.oneof(fc.constantFrom(...names), nastyString);
       if (s.format === "date-time") return fc.date({ min: new Date(Date.now() - 86_400_000), max: new Date(Date.now() + 40 * 86_400_000), noInvalidDate: true }).map((d) => d.toISOString());
       if (s.format === "email") return fc.constantFrom("a@example.com", "b.c@example.org");
-      if (s.format === "uri") return fc.constantFrom("https://example.com/hook", "http://127.0.0.1:9/x");
+      // Loopback only: a URL the fuzz writes (a user's webhook_url, a status webhook endpoint) must never lead anywhere else.
+      if (s.format === "uri") return fc.constantFrom("http://127.0.0.1:9/hook", "https://127.0.0.1:9/x");
       return fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("welcome", "order.created", "{{name}}", "22:00", "Europe/Paris", "en"));
     case "integer":
     case "number":

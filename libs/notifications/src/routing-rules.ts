@@ -1,8 +1,8 @@
 import { AppError } from "@herald/errors";
-import { isUniqueViolation, newId, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
+import { isUniqueViolation, newId, Prisma, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
 import type { TemplateCatalog } from "@herald/templates";
-import type { RoutingRuleInput, RoutingRuleUpdate } from "./schemas";
+import { storedSpec, type DigestSpec, type RoutingRuleInput, type RoutingRuleUpdate, type ThrottleSpec } from "./schemas";
 
 export interface RoutingRuleView {
   type: string;
@@ -10,6 +10,9 @@ export interface RoutingRuleView {
   channels: Channel[];
   priority: Priority;
   enabled: boolean;
+  /** The digest and throttle of the sends it makes (windows in seconds), or null. */
+  digest: (Omit<DigestSpec, "window"> & { window: number }) | null;
+  throttle: (Omit<ThrottleSpec, "window"> & { window: number }) | null;
   created_at: string;
   updated_at: string;
 }
@@ -24,8 +27,18 @@ function toView(row: RoutingRule): RoutingRuleView {
     channels: row.channels,
     priority: row.priority,
     enabled: row.enabled,
+    digest: (row.digest as RoutingRuleView["digest"]) ?? null,
+    throttle: (row.throttle as RoutingRuleView["throttle"]) ?? null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** The rule's digest and throttle columns (a PUT without them clears them). */
+function specColumns(input: RoutingRuleUpdate): { digest: Prisma.InputJsonValue | typeof Prisma.DbNull; throttle: Prisma.InputJsonValue | typeof Prisma.DbNull } {
+  return {
+    digest: input.digest ? storedSpec(input.digest) : Prisma.DbNull,
+    throttle: input.throttle ? storedSpec(input.throttle) : Prisma.DbNull,
   };
 }
 
@@ -90,7 +103,7 @@ export class RoutingRules {
     await this.requireTemplate(input.template_id, input.channels);
     const row = await this.db.prisma.routingRule
       .create({
-        data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
+        data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
       })
       .catch((error: unknown) => {
         if (isUniqueViolation(error)) {
@@ -110,7 +123,7 @@ export class RoutingRules {
     await this.requireTemplate(input.template_id, input.channels);
     const { count } = await this.db.prisma.routingRule.updateMany({
       where: { eventType: type },
-      data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
+      data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
     });
     await this.cache.delete(key(type));
     if (count === 0) throw AppError.notFound("Routing rule");
