@@ -11,7 +11,7 @@ import {
 import { ConfirmPublisher, OutboxPublisher, OutboxRelay } from "@herald/messaging";
 import { UserRateLimiter } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
-import { TemplateCatalog } from "@herald/templates";
+import { TEMPLATE_PREVIEW_PATH, TemplateCatalog } from "@herald/templates";
 import { UserDirectory } from "@herald/users";
 import { eventRoutes } from "./routes/events";
 import { dlqRoutes } from "./routes/dlq";
@@ -88,6 +88,8 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     metrics: runtime.metrics,
     checks,
     apiKeys: config.apiKeys,
+    readOnlyKeys: config.readOnlyApiKeys,
+    readOnlyPosts: [TEMPLATE_PREVIEW_PATH],
     openApi: (own) => openApi.document(own),
     bodyLimits: [{ path: "/notifications/send-bulk", limit: "4mb" }],
     rawRoutes: (raw, auth) => {

@@ -1,6 +1,6 @@
 import { createHttpApp, type Express } from "@herald/http";
 import type { Runtime } from "@herald/runtime";
-import { TemplateCatalog, TemplateService } from "@herald/templates";
+import { TEMPLATE_PREVIEW_PATH, TemplateCatalog, TemplateService } from "@herald/templates";
 import { templateRoutes } from "./routes/templates";
 
 export function createTemplateServiceApp(runtime: Runtime): Express {
@@ -12,6 +12,8 @@ export function createTemplateServiceApp(runtime: Runtime): Express {
     registry,
     checks,
     apiKeys: config.apiKeys,
+    readOnlyKeys: config.readOnlyApiKeys,
+    readOnlyPosts: [TEMPLATE_PREVIEW_PATH],
     routes: (api) => templateRoutes(api, templates),
   });
 }

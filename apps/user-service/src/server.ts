@@ -12,6 +12,7 @@ export function createUserServiceApp(runtime: Runtime): Express {
     registry,
     checks,
     apiKeys: config.apiKeys,
+    readOnlyKeys: config.readOnlyApiKeys,
     routes: (api) => userRoutes(api, users),
   });
 }

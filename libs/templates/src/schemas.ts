@@ -47,3 +47,6 @@ export type PreviewInput = z.infer<typeof previewSchema>;
 export type CreateTemplateInput = z.infer<typeof createTemplateSchema>;
 export type UpdateTemplateInput = z.infer<typeof updateTemplateSchema>;
 export { templateId as templateIdSchema, languageTag as languageSchema };
+
+/** POST /templates/:template_id/preview renders and writes nothing: read-only keys may call it. */
+export const TEMPLATE_PREVIEW_PATH = /^\/templates\/[^/]+\/preview$/;
