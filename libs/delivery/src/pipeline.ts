@@ -186,6 +186,7 @@ export class DeliveryWorker {
   }
 
   private async handle(message: ConsumeMessage): Promise<Settlement> {
+    this.deps.metrics?.consumed(this.policy.queue);
     this.watchdog.progress();
     try {
       return await this.process(message);

@@ -1,4 +1,5 @@
 import { ConfirmPublisher } from "@herald/messaging";
+import { publishMetrics } from "@herald/monitoring";
 import { OutboundBudgets } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
 import { TemplateCatalog } from "@herald/templates";
@@ -22,7 +23,7 @@ export interface StartWorkerOptions {
  */
 export async function startDeliveryWorker(runtime: Runtime, options: StartWorkerOptions): Promise<DeliveryWorker> {
   const { service, config, db, redis, amqp, logger, registry, releasers, checks } = runtime;
-  const publisher = new ConfirmPublisher(amqp);
+  const publisher = new ConfirmPublisher(amqp, undefined, publishMetrics(registry));
   await publisher.start();
   releasers.add("publisher", () => publisher.close());
   const metrics = new WorkerMetrics(registry);

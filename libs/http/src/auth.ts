@@ -70,3 +70,9 @@ export function callerOf(res: { locals: Record<string, unknown> }): CallerKey {
   if (!caller) throw new Error("callerOf: no API key on this request (the route is not behind requireApiKey)");
   return caller;
 }
+
+/** Who made a write, for the audit log: the key's fingerprint and the request's correlation id. */
+export function actorOf(res: { locals: Record<string, unknown> }): { keyId: string; correlationId?: string } {
+  const correlationId = res.locals.correlationId as string | undefined;
+  return { keyId: callerOf(res).id, ...(correlationId ? { correlationId } : {}) };
+}

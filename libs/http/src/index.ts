@@ -7,7 +7,7 @@ export type { RouteSpec, RouteInput } from "./api";
 export type { HttpAppOptions } from "./app";
 export { send, sendError } from "./envelope";
 export type { Envelope, SendOptions } from "./envelope";
-export { requireApiKey, callerOf } from "./auth";
+export { requireApiKey, callerOf, actorOf } from "./auth";
 export type { CallerKey, KeyRole, ApiKeyOptions } from "./auth";
 export { CORRELATION_HEADER } from "./correlation";
 export { parse, zodDetails } from "./validation";

@@ -1,3 +1,4 @@
+import { recordAudit, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { newId, type Channel, type Database, Prisma } from "@herald/db";
 import type { TemplateCatalog } from "./catalog";
@@ -23,7 +24,16 @@ function versionData(templateId: string, content: VariantContent, version: numbe
   };
 }
 
-/** The write side of templates: every change makes a new immutable version and invalidates the cache. */
+/** Writes made by the platform itself (the launcher's seed), not through the API with a key. */
+const SYSTEM: Actor = { keyId: "system" };
+
+/** The target of a variant's audit entry: template_id/channel/language. */
+const variantTarget = (templateId: string, channel: Channel, language: string) => ({ type: "template", id: `${templateId}/${channel}/${language}` });
+
+/**
+ * The write side of templates: every change makes a new immutable version, is recorded in the
+ * audit log in the same transaction, and invalidates the cache.
+ */
 export class TemplateService {
   constructor(
     private readonly db: Database,
@@ -31,7 +41,7 @@ export class TemplateService {
   ) {}
 
   /** A new template, or a new variant (channel, language) of an existing one. 409 if it exists. */
-  async create(input: CreateTemplateInput): Promise<TemplateVersionView> {
+  async create(input: CreateTemplateInput, actor: Actor = SYSTEM): Promise<TemplateVersionView> {
     validateContent(input);
     const { template_id: templateId } = input;
     const row = await this.db.prisma.$transaction(async (tx) => {
@@ -57,14 +67,16 @@ export class TemplateService {
         create: { ...variantKey, currentVersion: version },
         update: { currentVersion: version, deletedAt: null },
       });
-      return tx.templateVersion.create({ data: versionData(templateId, input, version) });
+      const created = await tx.templateVersion.create({ data: versionData(templateId, input, version) });
+      await recordAudit(tx, actor, { action: "template.create", target: variantTarget(templateId, input.channel, input.language), after: toVersionView(created) });
+      return created;
     });
     await this.catalog.invalidate(templateId);
     return toVersionView(row);
   }
 
   /** A new version of an existing variant. */
-  async update(templateId: string, input: UpdateTemplateInput): Promise<TemplateVersionView> {
+  async update(templateId: string, input: UpdateTemplateInput, actor: Actor = SYSTEM): Promise<TemplateVersionView> {
     validateContent(input);
     const row = await this.db.prisma.$transaction(async (tx) => {
       const variantKey = { templateId, channel: input.channel, language: input.language };
@@ -77,7 +89,17 @@ export class TemplateService {
         data: { currentVersion: { increment: 1 } },
       });
       if (input.name) await tx.template.update({ where: { id: templateId }, data: { name: input.name } });
-      return tx.templateVersion.create({ data: versionData(templateId, input, currentVersion) });
+      const previous = await tx.templateVersion.findUnique({
+        where: { templateId_channel_language_version: { ...variantKey, version: currentVersion - 1 } },
+      });
+      const created = await tx.templateVersion.create({ data: versionData(templateId, input, currentVersion) });
+      await recordAudit(tx, actor, {
+        action: "template.update",
+        target: variantTarget(templateId, input.channel, input.language),
+        ...(previous ? { before: toVersionView(previous) } : {}),
+        after: toVersionView(created),
+      });
+      return created;
     });
     await this.catalog.invalidate(templateId);
     return toVersionView(row);
@@ -97,13 +119,21 @@ export class TemplateService {
    * Deletes every variant, or only those matching channel/language. Versions are kept (deliveries
    * accepted before the delete still render), but the template can no longer be used.
    */
-  async delete(templateId: string, filter: { channel?: Channel; language?: string } = {}): Promise<void> {
+  async delete(templateId: string, filter: { channel?: Channel; language?: string } = {}, actor: Actor = SYSTEM): Promise<void> {
     const now = new Date();
     const deleted = await this.db.prisma.$transaction(async (tx) => {
-      const { count } = await tx.templateVariant.updateMany({
-        where: { templateId, deletedAt: null, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) },
-        data: { deletedAt: now },
-      });
+      const where = { templateId, deletedAt: null, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) };
+      const doomed = await tx.templateVariant.findMany({ where, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
+      const { count } = await tx.templateVariant.updateMany({ where, data: { deletedAt: now } });
+      await recordAudit(
+        tx,
+        actor,
+        ...doomed.map((v) => ({
+          action: "template.delete",
+          target: variantTarget(templateId, v.channel, v.language),
+          ...(v.versions[0] ? { before: toVersionView(v.versions[0]) } : {}),
+        })),
+      );
       const live = await tx.templateVariant.count({ where: { templateId, deletedAt: null } });
       if (count > 0 && live === 0) await tx.template.update({ where: { id: templateId }, data: { deletedAt: now } });
       return count;
