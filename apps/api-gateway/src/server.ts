@@ -13,7 +13,10 @@ import { UserRateLimiter } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
 import { TEMPLATE_PREVIEW_PATH, TemplateCatalog } from "@herald/templates";
 import { UserDirectory } from "@herald/users";
+import { Overview, publishMetrics, registerBacklogGauges } from "@herald/monitoring";
+import { consoleRoutes } from "./routes/console";
 import { eventRoutes } from "./routes/events";
+import { operationsRoutes } from "./routes/operations";
 import { dlqRoutes } from "./routes/dlq";
 import { notificationRoutes } from "./routes/notifications";
 import { sandboxRoutes } from "./routes/sandbox";
@@ -36,7 +39,7 @@ export interface Gateway {
 export async function createGateway(runtime: Runtime): Promise<Gateway> {
   const { config, db, redis, amqp, logger, registry, releasers, checks } = runtime;
 
-  const publisher = new ConfirmPublisher(amqp);
+  const publisher = new ConfirmPublisher(amqp, undefined, publishMetrics(registry));
   await publisher.start();
   releasers.add("publisher", () => publisher.close());
   const outbox = new OutboxPublisher(db.pool, publisher, logger);
@@ -57,7 +60,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   const accept = new AcceptService({
     users,
     templates: new TemplateCatalog(db, redis, logger),
-    rateLimiter: new UserRateLimiter(redis, { points: config.rateLimit.perUser, windowMs: config.rateLimit.windowMs }),
+    rateLimiter: countRejections(registry, new UserRateLimiter(redis, { points: config.rateLimit.perUser, windowMs: config.rateLimit.windowMs })),
     idempotency: new IdempotencyCache(redis, config.idempotency.ttlMs),
     writer,
     outbox,
@@ -65,6 +68,8 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   });
   const queries = new NotificationQueries(db, users);
   const rules = new RoutingRules(db, redis, logger);
+  const overview = new Overview(db.pool, { managementUrl: config.rabbitmq.managementUrl, amqpUrl: config.rabbitmq.url });
+  registerBacklogGauges(registry, overview, logger);
   const openApi = new OpenApiAggregator(
     [
       { name: "user-service", url: `${config.services.userServiceUrl}/openapi.json` },
@@ -92,6 +97,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     readOnlyPosts: [TEMPLATE_PREVIEW_PATH],
     openApi: (own) => openApi.document(own),
     bodyLimits: [{ path: "/notifications/send-bulk", limit: "4mb" }],
+    publicRoutes: consoleRoutes,
     rawRoutes: (raw, auth) => {
       raw.use(["/users", "/templates"], auth);
       raw.use(serviceProxy(config.services.userServiceUrl, ["/users"], logger));
@@ -101,6 +107,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
       notificationRoutes(api, accept, queries, db);
       eventRoutes(api, new EventService(rules, accept), rules);
       dlqRoutes(api, runtime, outbox);
+      operationsRoutes(api, overview, db);
       if (config.env !== "production") sandboxRoutes(api, db);
       if (config.env !== "production") sandboxFaultRoutes(api, config, redis);
     },
@@ -120,5 +127,17 @@ function writerMetrics(registry: Registry): (items: number, seconds: number) => 
   return (count, seconds) => {
     duration.observe(seconds);
     items.inc(count);
+  };
+}
+
+/** rate_limit_rejections_total: sends refused with 429 because their user's API rate limit was spent. */
+function countRejections(registry: Registry, limiter: UserRateLimiter): Pick<UserRateLimiter, "consume"> {
+  const rejected = new prom.Counter({ name: "rate_limit_rejections_total", help: "Sends refused with 429: the user's RATE_LIMIT_PER_USER was spent", registers: [registry] });
+  return {
+    consume: async (key: string) => {
+      const decision = await limiter.consume(key);
+      if (!decision.allowed) rejected.inc();
+      return decision;
+    },
   };
 }

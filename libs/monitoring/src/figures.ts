@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { uuidv7Floor } from "@herald/db";
 
 /** Sends and failed attempts of one minute, channel and provider. */
 export interface MinuteRate {
@@ -25,11 +26,6 @@ export type BreakerState = "closed" | "half_open" | "open";
 /** How long without a heartbeat before an instance no longer counts as alive. */
 export const ALIVE_WITHIN_SECONDS = 15;
 
-/** The lowest UUIDv7 of an instant: ids are time-ordered, so `id >= floor` is "created since". */
-export function uuidv7Floor(at: Date): string {
-  const hex = Math.max(0, Math.floor(at.getTime())).toString(16).padStart(12, "0");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
-}
 
 /**
  * Sends per minute, channel and provider, over the deliveries accepted in the last hour: the

@@ -1,7 +1,7 @@
 export { Cached } from "./cached";
 export { BrokerStats } from "./broker-stats";
 export type { QueueStat } from "./broker-stats";
-export { DatabaseFigures, breakerSummary, uuidv7Floor, ALIVE_WITHIN_SECONDS, SENT_PER_MINUTE_SQL, FAILED_PER_MINUTE_SQL } from "./figures";
+export { DatabaseFigures, breakerSummary, ALIVE_WITHIN_SECONDS, SENT_PER_MINUTE_SQL, FAILED_PER_MINUTE_SQL } from "./figures";
 export type { MinuteRate, WorkerInstanceView, BreakerState } from "./figures";
 export { Overview } from "./overview";
 export type { OverviewView } from "./overview";

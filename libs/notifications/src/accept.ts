@@ -57,7 +57,7 @@ export type BulkItemResult =
 export interface AcceptDeps {
   users: UserDirectory;
   templates: TemplateCatalog;
-  rateLimiter: UserRateLimiter;
+  rateLimiter: Pick<UserRateLimiter, "consume">;
   idempotency: IdempotencyCache;
   writer: AcceptWriter;
   outbox: OutboxPublisher;
