@@ -55,6 +55,7 @@ function banner(config: Config, apiKey: string, names: string[]): string {
     "  Herald is running.",
     "",
     `  API gateway        ${gw}   (processes: ${names.join(", ")})`,
+    `  Console            ${gw}/console   (sign in with the API key below)`,
     `  API key            ${apiKey}`,
     `  RabbitMQ UI        http://localhost:15672   (guest / guest)`,
     config.smtp.host ? `  Email              SMTP ${config.smtp.host}:${config.smtp.port}` : `  Dev inbox          ${gw}/sandbox/messages?channel=email   (SMTP on :${config.ports.devSmtp})`,

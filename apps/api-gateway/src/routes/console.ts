@@ -19,7 +19,6 @@ export const CONSOLE_CSP =
  * with the key the operator signs in with (kept in sessionStorage).
  */
 export function consoleRoutes(app: Express): void {
-  app.get("/console", (_req, res) => res.redirect(301, "/console/"));
   app.use("/console", (_req, res, next) => {
     res.setHeader("Content-Security-Policy", CONSOLE_CSP);
     res.setHeader("X-Content-Type-Options", "nosniff");
