@@ -29,7 +29,9 @@ const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** True when the request changes nothing (what a read-only key may do). */
 function isRead(req: Request, readOnlyPosts: readonly RegExp[]): boolean {
   if (READS.has(req.method)) return true;
-  return req.method === "POST" && readOnlyPosts.some((pattern) => pattern.test(req.path));
+  // The full path: behind a mounted middleware (the gateway's proxies) req.path is relative to the mount.
+  const path = req.originalUrl.split("?")[0] ?? "";
+  return req.method === "POST" && readOnlyPosts.some((pattern) => pattern.test(path));
 }
 
 /**

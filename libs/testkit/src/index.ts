@@ -13,3 +13,4 @@ export { FakeFcm } from "./fake-fcm";
 export type { FcmBehaviour, FcmReceived, FakeServiceAccount } from "./fake-fcm";
 export { FakeTwilio } from "./fake-twilio";
 export type { TwilioBehaviour, TwilioReceived } from "./fake-twilio";
+export { CHROMIUM, CHROMIUM_ARGS, ensureChromium, ensureConsoleBuilt, freshProfile } from "./browser";

@@ -3,8 +3,8 @@ import path from "node:path";
 import express, { type Express } from "express";
 import { sendError } from "@herald/http";
 
-/** apps/console/dist, from apps/api-gateway/src (tests) or apps/api-gateway/dist (the bundle). */
-export const CONSOLE_DIST = path.resolve(__dirname, "..", "..", "console", "dist");
+/** apps/console/dist, from apps/api-gateway/src/routes (tests) or apps/api-gateway/dist (the bundle). */
+export const CONSOLE_DIST = path.join(__dirname.slice(0, __dirname.lastIndexOf(`${path.sep}api-gateway${path.sep}`)), "console", "dist");
 
 /**
  * The console's policy: only its own files (no inline script or style, no CDN), calls only to this

@@ -173,7 +173,7 @@ function DeadLetterList({ canWrite, errorCode }: { canWrite: boolean; errorCode:
       ) : null}
       <ErrorNote error={list.error} />
       {!list.loading && items.length === 0 ? <Empty>No dead letter matches.</Empty> : null}
-      <table>
+      <table hidden={items.length === 0}>
         <thead>
           <tr>
             {canWrite ? (
