@@ -61,7 +61,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (caller: Caller) => void }) {
   return (
     <main class="signin" id="main">
       <h1>Herald console</h1>
-      <form onSubmit={submit} aria-describedby="signin-help">
+      <form onSubmit={(e) => void submit(e)} aria-describedby="signin-help">
         <Field label="API key">
           <input name="api-key" type="password" autoComplete="off" required value={key} onInput={(e) => setKey(e.currentTarget.value)} autoFocus />
         </Field>

@@ -44,7 +44,8 @@ export function requireApiKey(keys: readonly string[], options: ApiKeyOptions = 
   const readOnly = new Set((options.readOnlyKeys ?? []).map((k) => digest(k).toString("hex")));
   const known = keys.map((key) => {
     const d = digest(key);
-    return { digest: d, role: (readOnly.has(d.toString("hex")) ? "read" : "admin") as KeyRole };
+    const role: KeyRole = readOnly.has(d.toString("hex")) ? "read" : "admin";
+    return { digest: d, role };
   });
   const readOnlyPosts = options.readOnlyPosts ?? [];
   return (req, res, next) => {

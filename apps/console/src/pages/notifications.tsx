@@ -178,9 +178,9 @@ function SendForm() {
   };
   const set = (k: keyof typeof form) => (e: { currentTarget: { value: string } }) => setForm({ ...form, [k]: e.currentTarget.value });
   return (
-    <details class="panel" open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+    <details class="panel" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary>Send a test notification</summary>
-      <form onSubmit={submit} class="grid" aria-label="Send a test notification">
+      <form onSubmit={(e) => void submit(e)} class="grid" aria-label="Send a test notification">
         <Field label="User (id or external id)">
           <input name="send-user" required value={form.user_id} onInput={set("user_id")} />
         </Field>
@@ -314,7 +314,7 @@ function RequestDetail({ id, canWrite }: { id: string; canWrite: boolean }) {
                   <a href={`#/dead-letters/id/${String(e.details.dead_letter_id)}`}>inspect</a>
                 </>
               ) : null}
-              {e.details && e.step === "sent" && e.details.provider_message_id ? <> provider id <code>{String(e.details.provider_message_id)}</code></> : null}
+              {e.step === "sent" && typeof e.details?.provider_message_id === "string" ? <> provider id <code>{e.details.provider_message_id}</code></> : null}
             </span>
           </li>
         ))}

@@ -169,7 +169,7 @@ function VariantEditor({ templateId, variant, canWrite, onSaved }: { templateId:
   const isPush = variant.channel === "push";
   return (
     <div class="split editor">
-      <form onSubmit={save} aria-label={`Edit the ${variant.channel} ${variant.language} variant`}>
+      <form onSubmit={(e) => void save(e)} aria-label={`Edit the ${variant.channel} ${variant.language} variant`}>
         <fieldset disabled={!canWrite}>
           <legend>
             {variant.channel} · {variant.language}, version {variant.version} {canWrite ? "" : "(read-only)"}
