@@ -56,12 +56,16 @@ describe("read-only keys, the audit log, the overview and the timeline", () => {
     await request(app).post("/routing-rules").set(AUTH).send({ type: "audit.made", template_id: "welcome_email", channels: ["email"] }).expect(201);
     await request(app).put("/routing-rules/audit.made").set(AUTH).send({ template_id: "welcome_email", channels: ["email"], priority: "high" }).expect(200);
     await request(app).delete("/routing-rules/audit.made").set(AUTH).expect(204);
+    const endpoint = await request(app).post("/webhook-endpoints").set(AUTH).send({ url: "http://127.0.0.1:9/hook", events: ["delivery.sent"] }).expect(201);
+    await request(app).patch(`/webhook-endpoints/${endpoint.body.data.id}`).set(AUTH).send({ enabled: false }).expect(200);
 
     const entries = await audit();
     const actions = entries.map((e) => e.action);
     expect(actions).toEqual(
-      expect.arrayContaining(["user.create", "user.update", "user.preferences.update", "template.update", "routing_rule.create", "routing_rule.update", "routing_rule.delete"]),
+      expect.arrayContaining(["user.create", "user.update", "user.preferences.update", "template.update", "routing_rule.create", "routing_rule.update", "routing_rule.delete", "webhook_endpoint.create", "webhook_endpoint.update"]),
     );
+    expect(JSON.stringify(entries)).not.toContain(endpoint.body.data.secret as string);
+    expect(entries.find((e) => e.action === "webhook_endpoint.update")).toMatchObject({ before: { enabled: true }, after: { enabled: false } });
     for (const e of entries.filter((x) => x.key_id !== "system")) expect(e.key_id).toBe(me);
     expect(JSON.stringify(entries)).not.toContain(TEST_API_KEY);
     const update = entries.find((e) => e.action === "user.update" && e.target.id === user.id)!;

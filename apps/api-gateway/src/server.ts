@@ -7,12 +7,15 @@ import {
   IdempotencyCache,
   NotificationQueries,
   RoutingRules,
+  type DeliveryRow,
+  type DigestRelease,
 } from "@herald/notifications";
 import { ConfirmPublisher, OutboxPublisher, OutboxRelay } from "@herald/messaging";
 import { UserRateLimiter } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
 import { TEMPLATE_PREVIEW_PATH, TemplateCatalog } from "@herald/templates";
 import { UserDirectory } from "@herald/users";
+import { StatusWebhookDispatcher, WebhookEndpoints } from "@herald/status-webhooks";
 import { Overview, publishMetrics, registerBacklogGauges } from "@herald/monitoring";
 import { consoleRoutes } from "./routes/console";
 import { eventRoutes } from "./routes/events";
@@ -21,6 +24,7 @@ import { dlqRoutes } from "./routes/dlq";
 import { notificationRoutes } from "./routes/notifications";
 import { sandboxRoutes } from "./routes/sandbox";
 import { sandboxFaultRoutes } from "./routes/sandbox-faults";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export interface Gateway {
   app: Express;
@@ -28,6 +32,7 @@ export interface Gateway {
   publisher: ConfirmPublisher;
   scheduler: DeliveryScheduler;
   writer: AcceptWriter;
+  statusWebhooks: StatusWebhookDispatcher;
 }
 
 /**
@@ -51,12 +56,16 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   relay.start();
   releasers.add("outbox relay", () => relay.stop());
 
-  const scheduler = new DeliveryScheduler(db.pool, outbox, logger, { intervalMs: config.scheduler.intervalMs });
+  const scheduler = new DeliveryScheduler(db.pool, outbox, logger, { intervalMs: config.scheduler.intervalMs, onDigests: digestMetrics(registry) });
   scheduler.start();
   releasers.add("scheduler", () => scheduler.stop());
 
+  const statusWebhooks = statusWebhookDispatcher(runtime);
+  statusWebhooks.start();
+  releasers.add("status webhooks", () => statusWebhooks.stop());
+
   const users = new UserDirectory(db, redis, logger);
-  const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry) });
+  const writer = new AcceptWriter(db.pool, { onWrite: writerMetrics(registry), onDeliveries: acceptedMetrics(registry) });
   const accept = new AcceptService({
     users,
     templates: new TemplateCatalog(db, redis, logger),
@@ -107,12 +116,61 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
       notificationRoutes(api, accept, queries, db);
       eventRoutes(api, new EventService(rules, accept), rules);
       dlqRoutes(api, runtime, outbox);
+      webhookEndpointRoutes(api, new WebhookEndpoints(db));
       operationsRoutes(api, overview, db);
       if (config.env !== "production") sandboxRoutes(api, db);
       if (config.env !== "production") sandboxFaultRoutes(api, config, redis);
     },
   });
-  return { app, relay, publisher, scheduler, writer };
+  return { app, relay, publisher, scheduler, writer, statusWebhooks };
+}
+
+/** Deliveries as the accept decided them, by channel and status: queued, held, throttled, digesting, suppressed, ... */
+function acceptedMetrics(registry: Registry): (deliveries: DeliveryRow[]) => void {
+  const accepted = new prom.Counter({
+    name: "accepted_deliveries_total",
+    help: "Deliveries created by accepted sends, by channel and the status the accept gave them (throttled: past a send's throttle; digesting: collected into a digest window)",
+    labelNames: ["channel", "status"],
+    registers: [registry],
+  });
+  return (deliveries) => {
+    for (const d of deliveries) accepted.inc({ channel: d.channel, status: d.status });
+  };
+}
+
+/** Released digest windows, and the deliveries folded into their carriers. */
+function digestMetrics(registry: Registry): (release: DigestRelease) => void {
+  const windows = new prom.Counter({ name: "digest_windows_released_total", help: "Digest windows released by the scheduler (each sends one delivery)", registers: [registry] });
+  const digested = new prom.Counter({
+    name: "deliveries_digested_total",
+    help: "Deliveries folded into a digest (status digested), by channel",
+    labelNames: ["channel"],
+    registers: [registry],
+  });
+  return (release) => {
+    windows.inc(release.windows);
+    for (const [channel, count] of release.digested) digested.inc({ channel }, count);
+  };
+}
+
+/**
+ * The status webhook dispatcher of this gateway (every replica runs one; they share the events
+ * through SKIP LOCKED), with the webhook channel's timeout and SSRF guard, and its metric.
+ */
+function statusWebhookDispatcher({ db, logger, registry, config }: Runtime): StatusWebhookDispatcher {
+  const posts = new prom.Counter({
+    name: "status_webhook_posts_total",
+    help: "Status webhook posts by outcome: delivered, retrying (failed, will be retried), gave_up (failed its last attempt)",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const { retryScheduleMs, ...options } = config.statusWebhooks;
+  return new StatusWebhookDispatcher(db.pool, logger, {
+    ...options,
+    scheduleMs: retryScheduleMs,
+    http: { timeoutMs: config.webhook.timeoutMs, allowPrivate: config.webhook.allowPrivate },
+    onPost: (outcome) => posts.inc({ outcome }),
+  });
 }
 
 /** The accept writer's statements: how long they take and how many sends each carries. */

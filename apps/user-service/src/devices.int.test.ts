@@ -5,7 +5,7 @@ import { UserDirectory, UserService } from "@herald/users";
 import { createUserServiceApp } from "./server";
 
 const AUTH = { "X-API-Key": TEST_API_KEY };
-const SECRET = /^whsec_[0-9a-f]{64}$/;
+const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
 
 describe("user service: devices and webhook secrets", () => {
   let env: TestEnv;
@@ -139,13 +139,24 @@ describe("user service: devices and webhook secrets", () => {
 
     const rotated = await request(app).post("/users/hooked/webhook-secret/rotate").set(AUTH);
     expect(rotated.status).toBe(200);
-    expect(rotated.body.data).toEqual({ id: created.id, webhook_secret: expect.stringMatching(SECRET) });
+    expect(rotated.body.data).toEqual({ id: created.id, webhook_secret: expect.stringMatching(SECRET), previous_secret_expires_at: expect.any(String) });
     expect(rotated.body.data.webhook_secret).not.toBe(created.webhook_secret);
     expect(await stored()).toBe(rotated.body.data.webhook_secret);
+    // The replaced secret keeps signing for 24 h by default.
+    const row = await env.db.prisma.user.findUniqueOrThrow({ where: { id: created.id } });
+    expect(row.webhookSecretPrevious).toBe(created.webhook_secret);
+    const left = row.webhookSecretPreviousExpiresAt!.getTime() - Date.now();
+    expect(left).toBeGreaterThan(23 * 3_600_000);
+    expect(left).toBeLessThanOrEqual(24 * 3_600_000);
+    const atOnce = await request(app).post("/users/hooked/webhook-secret/rotate").set(AUTH).send({ keep_previous_for: 0 });
+    expect(atOnce.body.data.previous_secret_expires_at).toBeNull();
+    expect((await env.db.prisma.user.findUniqueOrThrow({ where: { id: created.id } })).webhookSecretPrevious).toBeNull();
+    expect((await request(app).post("/users/hooked/webhook-secret/rotate").set(AUTH).send({ keep_previous_for: "soon" })).status).toBe(400);
 
     const cleared = await request(app).patch(`/users/${created.id}`).set(AUTH).send({ webhook_url: null });
     expect(cleared.body.data.webhook_url).toBeNull();
     expect(await stored()).toBeNull();
+    expect((await env.db.prisma.user.findUniqueOrThrow({ where: { id: created.id } })).webhookSecretPrevious).toBeNull();
     const noUrl = await request(app).post(`/users/${created.id}/webhook-secret/rotate`).set(AUTH);
     expect(noUrl.status).toBe(409);
     expect(noUrl.body.error.code).toBe("conflict");

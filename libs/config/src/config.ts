@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { envSchema, type Env } from "./schema";
+import { envSchema, type Env, type SmtpServer } from "./schema";
 
 export interface Config {
   env: Env["NODE_ENV"];
   logLevel: Env["LOG_LEVEL"];
   database: { url: string; poolSize: number };
   redis: { url: string; keyPrefix: string };
-  rabbitmq: { url: string; managementUrl: string };
+  /** queueType: RABBITMQ_QUEUE_TYPE, classic or quorum. */
+  rabbitmq: { url: string; managementUrl: string; queueType: "classic" | "quorum" };
   /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
   apiKeys: string[];
   /** The keys of apiKeys that may only read (written `key:read` in API_KEYS): any write is 403. */
@@ -28,6 +29,11 @@ export interface Config {
   devSmtpHost: string;
   services: { userServiceUrl: string; templateServiceUrl: string };
   smtp: {
+    /**
+     * The relays, in order of preference (SMTP_URLS, or the one of SMTP_HOST...); empty: email goes
+     * to the built-in dev inbox on 127.0.0.1:devSmtp.
+     */
+    servers: SmtpServer[];
     /** Unset: email goes to the built-in dev inbox on 127.0.0.1:devSmtp. */
     host: string | undefined;
     port: number;
@@ -47,11 +53,16 @@ export interface Config {
     from: string | undefined;
     whatsappFrom: string | undefined;
     timeoutMs: number;
+    /** A second account to fail over to (TWILIO_FALLBACK_*), when its SID and token are set. */
+    fallback: { accountSid: string; authToken: string; from: string | undefined; whatsappFrom: string | undefined } | undefined;
   };
+  /** Outside production, the dev inbox / sandbox is every channel's last provider (SANDBOX_FALLBACK). */
+  sandboxFallback: boolean;
   /** Outbound sends per second per channel, shared by every replica through Redis; 0 = unlimited. */
   outboundRates: { email: number; push: number; sms: number; whatsapp: number };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number };
-  retry: { maxAttempts: number; baseDelayMs: number };
+  /** MAX_RETRY_ATTEMPTS (retries after the first attempt) and RETRY_BASE_DELAY_MS: the retry policy. */
+  retry: { maxRetries: number; baseDelayMs: number };
   /**
    * prefetch: unacked messages per worker; heartbeatMs / deadAfterMs: how often an instance beats
    * and after how long without a beat its claims are decided; leaseMs: the same for claims that
@@ -81,6 +92,13 @@ export interface Config {
   webhook: { timeoutMs: number; allowPrivate: boolean; concurrency: number; breakerFailureThreshold: number };
   /** replayRate: dead letters a bulk replay sends per second. */
   dlq: { replayRate: number };
+  /**
+   * Status webhooks: retryScheduleMs is the wait before each attempt (the last failed attempt
+   * gives the event up); intervalMs how often due events are looked for; an endpoint failing for
+   * disableAfterMs is disabled; concurrency posts in flight; retentionMs how long finished events
+   * are kept. Timeout and SSRF guard are the webhook channel's (WEBHOOK_TIMEOUT, WEBHOOK_ALLOW_PRIVATE).
+   */
+  statusWebhooks: { retryScheduleMs: number[]; intervalMs: number; disableAfterMs: number; concurrency: number; retentionMs: number };
 }
 
 export class ConfigError extends Error {
@@ -95,6 +113,14 @@ export class ConfigError extends Error {
 
 type Source = Record<string, string | undefined>;
 
+/** Variables whose value is never repeated in an error message. */
+const SECRETS = new Set(["API_KEYS", "SMTP_PASSWORD", "TWILIO_AUTH_TOKEN", "TWILIO_FALLBACK_AUTH_TOKEN", "FIREBASE_SERVICE_ACCOUNT"]);
+
+/** A value with the credentials of any URL in it masked. */
+function redact(value: string): string {
+  return value.replace(/\/\/[^@/\s,]*@/g, "//***@");
+}
+
 /** Parses the environment once. Throws a ConfigError naming the first bad variable. */
 export function loadConfig(source: Source): Config {
   const parsed = envSchema.safeParse(source);
@@ -102,7 +128,7 @@ export function loadConfig(source: Source): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? "environment");
     const value = source[variable];
-    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined ? "" : ` (got "${value}")`}`);
+    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined || SECRETS.has(variable) ? "" : ` (got "${redact(value)}")`}`);
   }
   const e = parsed.data;
   const entries = (e.API_KEYS ?? "")
@@ -128,7 +154,7 @@ export function loadConfig(source: Source): Config {
     logLevel: e.LOG_LEVEL,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
-    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL },
+    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL, queueType: e.RABBITMQ_QUEUE_TYPE },
     apiKeys,
     readOnlyApiKeys,
     generatedApiKey,
@@ -149,7 +175,13 @@ export function loadConfig(source: Source): Config {
       templateServiceUrl: e.TEMPLATE_SERVICE_URL ?? local(e.TEMPLATE_SERVICE_PORT),
     },
     smtp: {
-      host: e.SMTP_HOST,
+      servers:
+        e.SMTP_URLS.length > 0
+          ? e.SMTP_URLS
+          : e.SMTP_HOST
+            ? [{ host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD }]
+            : [],
+      host: e.SMTP_URLS[0]?.host ?? e.SMTP_HOST,
       port: e.SMTP_PORT,
       user: e.SMTP_USER,
       password: e.SMTP_PASSWORD,
@@ -165,7 +197,17 @@ export function loadConfig(source: Source): Config {
       from: e.TWILIO_FROM,
       whatsappFrom: e.TWILIO_WHATSAPP_FROM,
       timeoutMs: e.TWILIO_TIMEOUT,
+      fallback:
+        e.TWILIO_FALLBACK_ACCOUNT_SID && e.TWILIO_FALLBACK_AUTH_TOKEN
+          ? {
+              accountSid: e.TWILIO_FALLBACK_ACCOUNT_SID,
+              authToken: e.TWILIO_FALLBACK_AUTH_TOKEN,
+              from: e.TWILIO_FALLBACK_FROM ?? e.TWILIO_FROM,
+              whatsappFrom: e.TWILIO_FALLBACK_WHATSAPP_FROM ?? e.TWILIO_WHATSAPP_FROM,
+            }
+          : undefined,
     },
+    sandboxFallback: e.SANDBOX_FALLBACK && e.NODE_ENV !== "production",
     outboundRates: {
       email: e.EMAIL_RATE_PER_SECOND,
       push: e.PUSH_RATE_PER_SECOND,
@@ -173,7 +215,7 @@ export function loadConfig(source: Source): Config {
       whatsapp: e.WHATSAPP_RATE_PER_SECOND,
     },
     breaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURE_THRESHOLD, recoveryTimeoutMs: e.CIRCUIT_BREAKER_RECOVERY_TIMEOUT },
-    retry: { maxAttempts: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
+    retry: { maxRetries: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
     worker: {
       prefetch: e.WORKER_PREFETCH,
       leaseMs: e.DELIVERY_LEASE,
@@ -197,6 +239,13 @@ export function loadConfig(source: Source): Config {
       breakerFailureThreshold: e.WEBHOOK_BREAKER_FAILURE_THRESHOLD,
     },
     dlq: { replayRate: e.DLQ_REPLAY_RATE },
+    statusWebhooks: {
+      retryScheduleMs: e.STATUS_WEBHOOK_RETRY_SCHEDULE,
+      intervalMs: e.STATUS_WEBHOOK_INTERVAL,
+      disableAfterMs: e.STATUS_WEBHOOK_DISABLE_AFTER,
+      concurrency: e.STATUS_WEBHOOK_CONCURRENCY,
+      retentionMs: e.STATUS_WEBHOOK_RETENTION,
+    },
   };
 }
 

@@ -16,7 +16,10 @@ export const DELIVERY_STATUSES = [
   "dead_lettered",
   "suppressed",
   "cancelled",
+  "digesting",
+  "digested",
+  "throttled",
 ] as const satisfies readonly DeliveryStatus[];
 
 /** Statuses after which nothing more happens to a delivery (until an operator replays it). */
-export const TERMINAL_STATUSES: readonly DeliveryStatus[] = ["sent", "failed", "dead_lettered", "suppressed", "cancelled"];
+export const TERMINAL_STATUSES: readonly DeliveryStatus[] = ["sent", "failed", "dead_lettered", "suppressed", "cancelled", "digested", "throttled"];

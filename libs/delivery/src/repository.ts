@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { newId, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { eventSourceColumns as EVENT_COLUMNS, statusEventsInsert as statusEvents } from "@herald/status-webhooks";
 import { Batcher } from "./batcher";
 
 /** A delivery as a worker reads it before deciding what to do with a message. */
@@ -152,7 +153,7 @@ export class DeliveryRepository {
   private async loadMany(ids: string[]): Promise<(LoadRow | undefined)[]> {
     const { rows } = await this.pool.query<LoadRow>(
       `SELECT d.id, d.request_id, d.channel, d.priority, d.status, d.attempts, d.template_version_id, d.claimed_by, d.provider,
-              r.user_id, r.variables, r.correlation_id,
+              r.user_id, COALESCE(d.variables, r.variables) AS variables, r.correlation_id,
               CASE WHEN d.claimed_by IS NULL THEN coalesce(d.claimed_at > now() - make_interval(secs => $3::float8 / 1000), false)
                    ELSE d.claimed_by <> $2::uuid AND coalesce(w.stopped_at IS NULL AND w.heartbeat_at > now() - make_interval(secs => $4::float8 / 1000), false)
               END AS alive
@@ -213,11 +214,14 @@ export class DeliveryRepository {
 
   private async markSentMany(records: SentRecord[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      `UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
+      `WITH moved AS (
+       UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
               next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, provider_message_id text, outcome jsonb)
         WHERE d.id = v.id AND d.status = 'processing' AND d.attempts = v.attempts
-      RETURNING d.id`,
+      RETURNING ${EVENT_COLUMNS("d")}),
+       status_events AS (${statusEvents("moved")})
+       SELECT id FROM moved`,
       [
         JSON.stringify(
           records.map((r) => ({ id: r.delivery.id, attempts: r.delivery.attempt, provider_message_id: r.providerMessageId, outcome: r.outcome })),
@@ -231,11 +235,35 @@ export class DeliveryRepository {
   /** The user turned the channel off before it was sent: the later choice wins. */
   async markSuppressed(delivery: LoadedDelivery, reason: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE deliveries SET status = 'suppressed', last_error = $4, last_error_code = 'suppressed', updated_at = now()
-        WHERE id = $1 AND status = $2 AND attempts = $3`,
+      `WITH moved AS (
+       UPDATE deliveries SET status = 'suppressed', last_error = $4, last_error_code = 'suppressed', updated_at = now()
+        WHERE id = $1 AND status = $2 AND attempts = $3
+      RETURNING ${EVENT_COLUMNS()}),
+       status_events AS (${statusEvents("moved")})
+       SELECT id FROM moved`,
       [delivery.id, delivery.status, delivery.attempts, reason],
     );
     return rowCount === 1;
+  }
+
+  /**
+   * One provider of this attempt failed and the next takes over: the failed call as an attempt row
+   * (same attempt number, its provider), and the delivery's provider is the next one; false if the
+   * attempt is no longer ours.
+   */
+  async failover(delivery: ClaimedDelivery, failure: FailureRecord, next: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ moved: number }>(
+      `WITH moved AS (
+         UPDATE deliveries SET provider = $6, last_error = $4, last_error_code = $3, updated_at = now()
+          WHERE id = $1 AND status = 'processing' AND attempts = $2
+         RETURNING id, attempts),
+       logged AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
+         SELECT id, attempts, $3, $4, true, $5 FROM moved)
+       SELECT count(*)::int AS moved FROM moved`,
+      [delivery.id, delivery.attempt, failure.errorCode, failure.error, delivery.provider, next],
+    );
+    return rows[0]?.moved === 1;
   }
 
   /** processing -> retrying, with the failed attempt in delivery_attempts; false if no longer ours. */
@@ -245,10 +273,11 @@ export class DeliveryRepository {
          UPDATE deliveries SET status = 'retrying', last_error = $4, last_error_code = $3, next_attempt_at = $6,
                 outcome = COALESCE($7::jsonb, outcome), claimed_at = NULL, claimed_by = NULL, updated_at = now()
           WHERE id = $1 AND status = 'processing' AND attempts = $2
-         RETURNING id, attempts),
+         RETURNING ${EVENT_COLUMNS()}),
        logged AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
-         SELECT id, attempts, $3, $4, $5, $8 FROM moved)
+         SELECT id, attempts, $3, $4, $5, $8 FROM moved),
+       status_events AS (${statusEvents("moved")})
        SELECT count(*)::int AS moved FROM moved`,
       [delivery.id, delivery.attempt, failure.errorCode, failure.error, failure.retryable, nextAttemptAt.toISOString(), jsonOrNull(failure.outcome), delivery.provider],
     );
@@ -272,10 +301,11 @@ export class DeliveryRepository {
          UPDATE deliveries SET status = $3::"DeliveryStatus", last_error = $5, last_error_code = $4, failed_at = now(),
                 next_attempt_at = NULL, outcome = COALESCE($7::jsonb, outcome), claimed_at = NULL, updated_at = now()
           WHERE id = $1 AND status = 'processing' AND attempts = $2
-         RETURNING id, attempts),
+         RETURNING ${EVENT_COLUMNS()}),
        logged AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
          SELECT id, attempts, $4, $5, $6, $8 FROM moved),
+       status_events AS (${statusEvents("moved")}),
        kept AS (
          INSERT INTO dead_letters (id, delivery_id, request_id, channel, correlation_id, error_code, error, attempts,
                                    routing_key, payload, headers)

@@ -1,14 +1,19 @@
 import { AppError, type ErrorDetail } from "@herald/errors";
-import { isDatabaseUnavailable, newId, type Channel, type DeliveryStatus } from "@herald/db";
+import { isDatabaseUnavailable, newId, type Channel } from "@herald/db";
 import { deliveryOutgoing, type OutboxPublisher, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
 import type { UserRateLimiter, RateLimitDecision } from "@herald/resilience";
-import { channelEnabled, channelReachable, quietHoursEnd, type UserDirectory, type UserProfile } from "@herald/users";
+import { channelEnabled, channelReachable } from "@herald/channels";
+import { quietHoursEnd, type UserDirectory, type UserProfile } from "@herald/users";
 import { missingVariables, type TemplateCatalog, type TemplateVersionView, type TemplateView } from "@herald/templates";
 import type { Logger } from "@herald/logger";
 import { bodyHash, type IdempotencyCache, type StoredAnswer } from "./idempotency";
 import { directLookups, memoizedLookups, type Lookups } from "./lookups";
-import type { SendInput } from "./schemas";
+import { DIGEST_VARIABLES, storedSpec, type SendInput } from "./schemas";
+import { answerWith, type AcceptAnswer } from "./answer";
+import { digestView } from "./digest";
 import type { AcceptItem, AcceptWriter, DeliveryRow, WriteOutcome } from "./writer";
+
+export type { AcceptAnswer, AcceptedDelivery } from "./answer";
 
 export interface AcceptContext {
   apiKeyId: string;
@@ -20,26 +25,6 @@ export interface AcceptContext {
   source?: "api" | "bulk" | "event";
   eventType?: string;
   logger?: Logger;
-}
-
-export interface AcceptedDelivery {
-  delivery_id: string;
-  channel: Channel;
-  status: DeliveryStatus;
-  /** When a scheduled or held delivery goes out. */
-  release_at?: string;
-  reason?: string;
-}
-
-/** The 202 answer's data. */
-export interface AcceptAnswer {
-  request_id: string;
-  status: "queued" | "scheduled" | "held" | "suppressed";
-  channel?: Channel;
-  channels?: Channel[];
-  correlation_id: string;
-  remaining_requests: number;
-  deliveries: AcceptedDelivery[];
 }
 
 export interface AcceptResult {
@@ -80,7 +65,6 @@ export function rateLimitHeaders(rate: RateLimitDecision): Record<string, string
 
 interface Planned {
   item: AcceptItem;
-  answer: AcceptAnswer;
   rate: RateLimitDecision;
   key: string | undefined;
   hash: string | undefined;
@@ -222,7 +206,9 @@ export class AcceptService {
         notFound.map((channel) => ({ field: "template_id", message: `no ${channel} variant`, channel })),
       );
     }
-    const missing = new Set(versions.flatMap((v) => missingVariables((v as TemplateVersionView).variables, input.variables)));
+    // A digest's template gets events, count, first and last from Herald.
+    const given = input.digest ? { ...input.variables, ...Object.fromEntries(DIGEST_VARIABLES.map((name) => [name, true])) } : input.variables;
+    const missing = new Set(versions.flatMap((v) => missingVariables((v as TemplateVersionView).variables, given)));
     if (missing.size > 0) {
       throw new AppError(
         "missing_variables",
@@ -251,29 +237,30 @@ export class AcceptService {
         releaseAt: null,
         lastError: null,
         lastErrorCode: null,
+        digestDeliveryId: null,
+        variables: null,
       };
       if (!channelEnabled(user, channel)) return { ...base, status: "suppressed" as const, lastError: `${channel} is disabled in the user's preferences`, lastErrorCode: "suppressed" };
       if (!channelReachable(user, channel)) return { ...base, status: "failed" as const, lastError: `user has no ${channel} address`, lastErrorCode: "channel_not_available" };
+      // A critical digest send never digests: it goes out at once, as a digest of one.
+      if (input.digest && input.priority === "critical") return { ...base, ...release, variables: digestView(input.variables, [input.variables]) };
       return { ...base, ...release };
     });
     const outbox: OutgoingMessage[] = deliveries
       .filter((d) => d.status === "queued")
       .map((d) => deliveryOutgoing({ deliveryId: d.id, requestId, channel: d.channel, correlationId: ctx.correlationId, priority: d.priority }));
 
-    const answer: AcceptAnswer = {
-      request_id: requestId,
-      status: answerStatus(deliveries.map((d) => d.status)),
-      ...(input.channels ? { channels } : { channel: channels[0]! }),
-      correlation_id: ctx.correlationId,
-      remaining_requests: rate.remaining,
-      deliveries: deliveries.map((d) => ({
-        delivery_id: d.id,
-        channel: d.channel,
-        status: d.status,
-        ...(d.releaseAt ? { release_at: d.releaseAt.toISOString() } : {}),
-        ...(d.lastError ? { reason: d.lastError } : {}),
-      })),
-    };
+    const answer = answerWith(
+      {
+        request_id: requestId,
+        status: "queued",
+        ...(input.channels ? { channels } : { channel: channels[0]! }),
+        correlation_id: ctx.correlationId,
+        remaining_requests: rate.remaining,
+        deliveries: [],
+      },
+      deliveries,
+    );
     const item: AcceptItem = {
       request: {
         id: requestId,
@@ -289,14 +276,18 @@ export class AcceptService {
         correlationId: ctx.correlationId,
         source: ctx.source ?? "api",
         eventType: ctx.eventType ?? null,
+        digest: input.digest ? storedSpec(input.digest) : null,
+        throttle: input.throttle ? storedSpec(input.throttle) : null,
       },
       deliveries,
       outbox,
-      ...(key && hash
-        ? { idempotency: { scope: ctx.apiKeyId, key, bodyHash: hash, response: answer, expiresAt: new Date(this.now() + this.deps.idempotencyTtlMs) } }
-        : {}),
+      answer,
+      // Critical priority never digests.
+      ...(input.digest && input.priority !== "critical" ? { digest: input.digest } : {}),
+      ...(input.throttle ? { throttle: input.throttle } : {}),
+      ...(key && hash ? { idempotency: { scope: ctx.apiKeyId, key, bodyHash: hash, expiresAt: new Date(this.now() + this.deps.idempotencyTtlMs) } } : {}),
     };
-    return { item, answer, rate, key, hash };
+    return { item, rate, key, hash };
   }
 }
 
@@ -317,11 +308,6 @@ function releaseOf(
   return { status: "queued", releaseAt: null, lastError: null };
 }
 
-function answerStatus(statuses: DeliveryStatus[]): AcceptAnswer["status"] {
-  for (const status of ["queued", "scheduled", "held"] as const) if (statuses.includes(status)) return status;
-  return "suppressed";
-}
-
 /** The result of a write: the planned answer, or for a key taken meanwhile the first answer (or 409). */
 function settle(outcome: WriteOutcome, planned: Planned): { result: AcceptResult; cache?: { key: string; answer: StoredAnswer<AcceptAnswer> } } {
   const { key, hash, rate } = planned;
@@ -329,8 +315,10 @@ function settle(outcome: WriteOutcome, planned: Planned): { result: AcceptResult
     const answer = replay(outcome.bodyHash, hash, outcome.response as AcceptAnswer);
     return { result: { answer, replayed: true, rate }, cache: { key: key!, answer: { body_hash: outcome.bodyHash, response: answer } } };
   }
-  const cache = key && hash ? { key, answer: { body_hash: hash, response: planned.answer } } : undefined;
-  return { result: { answer: planned.answer, replayed: false, rate }, ...(cache ? { cache } : {}) };
+  // The item's answer as the write left it (throttles and digests are decided in the write).
+  const answer = planned.item.answer;
+  const cache = key && hash ? { key, answer: { body_hash: hash, response: answer } } : undefined;
+  return { result: { answer, replayed: false, rate }, ...(cache ? { cache } : {}) };
 }
 
 function failure(index: number, error: AppError): BulkItemResult {

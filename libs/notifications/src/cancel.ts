@@ -1,9 +1,10 @@
 import { AppError } from "@herald/errors";
 import { isUuid, type Database, type DeliveryStatus } from "@herald/db";
+import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import type { NotificationQueries, RequestView } from "./status";
 
 /** What can still be cancelled: nothing has been handed to a provider for it (or it is waiting to retry). */
-export const CANCELLABLE: readonly DeliveryStatus[] = ["queued", "scheduled", "held", "retrying"];
+export const CANCELLABLE: readonly DeliveryStatus[] = ["queued", "scheduled", "held", "retrying", "digesting"];
 
 /**
  * POST /notifications/:id/cancel: every delivery of the request that has not gone out becomes
@@ -18,7 +19,8 @@ export async function cancelNotification(db: Database, queries: NotificationQuer
     `WITH cancelled AS (
        UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
         WHERE request_id = $1 AND status = ANY($2::"DeliveryStatus"[])
-       RETURNING id)
+       RETURNING ${eventSourceColumns()}),
+     status_events AS (${statusEventsInsert("cancelled")})
      SELECT (SELECT count(*)::int FROM cancelled) AS cancelled,
             EXISTS (SELECT 1 FROM notification_requests WHERE id = $1) AS exists`,
     [requestId, CANCELLABLE],

@@ -1,7 +1,7 @@
 import { AppError } from "@herald/errors";
 import type { AcceptContext, AcceptResult, AcceptService } from "./accept";
 import type { RoutingRules } from "./routing-rules";
-import type { EventInput, SendInput } from "./schemas";
+import { DIGEST_VARIABLES, digestSchema, throttleSchema, type EventInput, type SendInput } from "./schemas";
 
 /**
  * POST /events: what happened to a user, turned into a send by the routing rule for its type
@@ -23,6 +23,12 @@ export class EventService {
         [{ field: "type", message: rule ? "its routing rule is disabled" : "has no routing rule" }],
       );
     }
+    if (rule.digest) {
+      const reserved = DIGEST_VARIABLES.filter((name) => name in event.data);
+      if (reserved.length > 0) {
+        throw AppError.validation(reserved.map((name) => ({ field: `data.${name}`, message: "is given by Herald to a digest's template; a digest send cannot supply it" })));
+      }
+    }
     const input: SendInput = {
       user_id: event.user_id,
       channels: rule.channels,
@@ -30,6 +36,9 @@ export class EventService {
       variables: event.data,
       priority: rule.priority,
       ...(event.idempotency_key ? { idempotency_key: event.idempotency_key } : {}),
+      // Stored with windows in seconds, which is what a number means to the schemas.
+      ...(rule.digest ? { digest: digestSchema.parse(rule.digest) } : {}),
+      ...(rule.throttle ? { throttle: throttleSchema.parse(rule.throttle) } : {}),
     };
     // A retried event with the same key is the same event, even if its rule changed meanwhile.
     const idempotencyBody = { event: { ...event, idempotency_key: undefined } };

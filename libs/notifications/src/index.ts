@@ -8,6 +8,8 @@ export type { Timeline, TimelineEvent } from "./timeline";
 export type { RequestView, DeliveryView, ListFilter } from "./status";
 export { cancelNotification, CANCELLABLE } from "./cancel";
 export { DeliveryScheduler } from "./scheduler";
+export { digestView } from "./digest";
+export type { DigestRelease } from "./digest";
 export type { DeliverySchedulerOptions } from "./scheduler";
 export { RoutingRules } from "./routing-rules";
 export type { RoutingRuleView } from "./routing-rules";
@@ -24,6 +26,9 @@ export {
   routingRuleSchema,
   routingRuleUpdateSchema,
   listNotificationsSchema,
+  digestSchema,
+  throttleSchema,
+  DIGEST_VARIABLES,
 } from "./schemas";
-export type { SendInput, EventInput, RoutingRuleInput, RoutingRuleUpdate, ListNotificationsQuery } from "./schemas";
+export type { SendInput, EventInput, RoutingRuleInput, RoutingRuleUpdate, ListNotificationsQuery, DigestSpec, ThrottleSpec } from "./schemas";
 export { IdempotencyCache, bodyHash } from "./idempotency";

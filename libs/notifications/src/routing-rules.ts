@@ -1,8 +1,8 @@
 import { recordAudit, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
-import { isUniqueViolation, newId, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
+import { isUniqueViolation, newId, Prisma, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
-import type { RoutingRuleInput, RoutingRuleUpdate } from "./schemas";
+import { storedSpec, type DigestSpec, type RoutingRuleInput, type RoutingRuleUpdate, type ThrottleSpec } from "./schemas";
 
 export interface RoutingRuleView {
   type: string;
@@ -10,6 +10,9 @@ export interface RoutingRuleView {
   channels: Channel[];
   priority: Priority;
   enabled: boolean;
+  /** The digest and throttle of the sends it makes (windows in seconds), or null. */
+  digest: (Omit<DigestSpec, "window"> & { window: number }) | null;
+  throttle: (Omit<ThrottleSpec, "window"> & { window: number }) | null;
   created_at: string;
   updated_at: string;
 }
@@ -26,8 +29,18 @@ function toView(row: RoutingRule): RoutingRuleView {
     channels: row.channels,
     priority: row.priority,
     enabled: row.enabled,
+    digest: (row.digest as RoutingRuleView["digest"]) ?? null,
+    throttle: (row.throttle as RoutingRuleView["throttle"]) ?? null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** The rule's digest and throttle columns (a PUT without them clears them). */
+function specColumns(input: RoutingRuleUpdate): { digest: Prisma.InputJsonValue | typeof Prisma.DbNull; throttle: Prisma.InputJsonValue | typeof Prisma.DbNull } {
+  return {
+    digest: input.digest ? storedSpec(input.digest) : Prisma.DbNull,
+    throttle: input.throttle ? storedSpec(input.throttle) : Prisma.DbNull,
   };
 }
 
@@ -76,7 +89,7 @@ export class RoutingRules {
     const row = await this.db.prisma
       .$transaction(async (tx) => {
         const created = await tx.routingRule.create({
-          data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
+          data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
         });
         await recordAudit(tx, actor, { action: "routing_rule.create", target: target(input.type), after: toView(created) });
         return created;
@@ -100,7 +113,7 @@ export class RoutingRules {
       if (!before) return undefined;
       const after = await tx.routingRule.update({
         where: { eventType: type },
-        data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled },
+        data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
       });
       await recordAudit(tx, actor, { action: "routing_rule.update", target: target(type), before: toView(before), after: toView(after) });
       return after;

@@ -2,16 +2,21 @@ import type { Pool } from "pg";
 import { withTransaction, type Channel, type Priority } from "@herald/db";
 import type { Logger } from "@herald/logger";
 import { deliveryOutgoing, insertOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
+import { releaseDueDigests, type DigestRelease } from "./digest";
 
 export interface DeliverySchedulerOptions {
   /** SCHEDULER_INTERVAL: how often due deliveries are looked for. */
   intervalMs: number;
   /** The most deliveries one transaction releases. */
   batchSize?: number;
+  /** Called with each pass's released digest windows (metrics). */
+  onDigests?: (release: DigestRelease) => void;
 }
 
 /**
- * Releases scheduled (send_at) and held (quiet hours) deliveries when their release_at has come.
+ * Releases scheduled (send_at) and held (quiet hours) deliveries when their release_at has come,
+ * and digest windows that have closed (releaseDueDigests: one delivery per window, quiet hours
+ * decided then; a carrier held by them is released by the next passes like any held delivery).
  * They wait in PostgreSQL, not in the broker, so they survive any restart. Each pass, in one
  * transaction, locks due rows with FOR UPDATE SKIP LOCKED, writes their outbox messages and marks
  * them queued; after the commit it publishes them (the outbox relay covers a crash in between).
@@ -49,6 +54,14 @@ export class DeliveryScheduler {
   /** Releases everything due now, batch after batch; returns how many deliveries were released. */
   async runOnce(): Promise<number> {
     let total = 0;
+    for (;;) {
+      const release = await withTransaction(this.pool, (client) => releaseDueDigests(client, this.batchSize));
+      if (release.windows === 0) break;
+      this.options.onDigests?.(release);
+      total += release.stored.length;
+      if (release.stored.length > 0) await this.outbox.publish(release.stored);
+      if (release.windows < this.batchSize || this.stopped) break;
+    }
     for (;;) {
       const released = await this.releaseBatch();
       total += released.length;

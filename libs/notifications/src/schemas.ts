@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { durationField } from "@herald/config";
 import { CHANNELS, DELIVERY_STATUSES, PRIORITIES } from "@herald/db";
 
 export const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3_600_000;
@@ -15,6 +16,44 @@ export function sendAtProblem(sendAt: Date, now: number): string | undefined {
   if (sendAt.getTime() <= now) return "is in the past";
   if (sendAt.getTime() > now + MAX_SCHEDULE_AHEAD_MS) return "is more than 30 days ahead";
   return undefined;
+}
+
+const groupKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+/** The variables a digest's template gets from Herald: a digest send never supplies them. */
+export const DIGEST_VARIABLES = ["events", "count", "first", "last"] as const;
+
+/** A send's or a routing rule's digest: collect the sends of a window into one delivery. */
+export const digestSchema = z
+  .object({
+    key: groupKey.optional().describe("Sends with the same user, template, channel and key share a window"),
+    window: durationField(1000, 7 * 86_400_000).describe('How long a window collects sends, from its first: seconds or "30s", "10m", "1h" (1 s to 7 days)'),
+    max: z.number().int().min(1).max(1000).optional().describe("A window that collected this many sends is released at once"),
+    first: z.enum(["batched", "immediate"]).default("batched").describe("immediate: the first send of a window goes out at once, the window collects the rest"),
+  })
+  .strict()
+  .meta({ id: "Digest" });
+
+/** A send's or a routing rule's throttle: at most `limit` sends per window per user, channel and key. */
+export const throttleSchema = z
+  .object({
+    limit: z.number().int().min(1).max(100_000),
+    window: durationField(1000, 30 * 86_400_000).describe('seconds or "30s", "10m", "1h" (1 s to 30 days)'),
+    key: groupKey.optional().describe("Sends with the same user, channel and key share a limit (default: all throttled sends of the user)"),
+  })
+  .strict()
+  .meta({ id: "Throttle" });
+
+export type DigestSpec = z.infer<typeof digestSchema>;
+export type ThrottleSpec = z.infer<typeof throttleSchema>;
+
+/** How a digest or throttle is stored and shown: windows in seconds (what a number means on input). */
+export function storedSpec<T extends { window: number }>(spec: T): Omit<T, "window"> & { window: number } {
+  return { ...spec, window: spec.window / 1000 };
 }
 
 /** The body of POST /notifications/send (and of each item of send-bulk). */
@@ -36,9 +75,17 @@ export const sendSchema = z
       .optional()
       .describe("When to send: ISO 8601 with an offset, in the future, at most 30 days ahead"),
     idempotency_key: idempotencyKey.optional(),
+    digest: digestSchema.optional().describe("Collect this send with the others of the same user, template, channel and key into one delivery"),
+    throttle: throttleSchema.optional().describe("Send at most limit per window to this user (per channel and key); the others end throttled"),
   })
   .strict()
   .superRefine((body, ctx) => {
+    if (body.digest && body.send_at) ctx.addIssue({ code: "custom", path: ["digest"], message: "cannot be combined with send_at: a digest collects sends as they come" });
+    if (body.digest) {
+      for (const name of DIGEST_VARIABLES) {
+        if (name in body.variables) ctx.addIssue({ code: "custom", path: ["variables", name], message: "is given by Herald to a digest's template; a digest send cannot supply it" });
+      }
+    }
     if (body.channel === undefined && body.channels === undefined) {
       ctx.addIssue({ code: "custom", path: ["channel"], message: "give channel or channels" });
     }
@@ -94,6 +141,8 @@ const ruleFields = {
     .refine((c) => new Set(c).size === c.length, "lists a channel twice"),
   priority: z.enum(PRIORITIES).default("normal"),
   enabled: z.boolean().default(true),
+  digest: digestSchema.optional(),
+  throttle: throttleSchema.optional(),
 };
 
 /** POST /routing-rules: an event type and what it sends. */

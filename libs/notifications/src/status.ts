@@ -11,6 +11,8 @@ export interface DeliveryView {
   last_error: string | null;
   last_error_code: string | null;
   provider_message_id: string | null;
+  /** The provider the current or last attempt was handed to (the one that sent it, once sent). */
+  provider: string | null;
   /** What the provider reported per recipient (push: each device's result); null when nothing was sent. */
   outcome: unknown;
   template_version_id: string | null;
@@ -20,7 +22,13 @@ export interface DeliveryView {
   failed_at: string | null;
   created_at: string;
   updated_at: string;
-  errors: { attempt: number; error_code: string; error: string; retryable: boolean; at: string }[];
+  /** Every failed provider call, with the provider that failed (several per attempt when it failed over). */
+  errors: { attempt: number; provider: string | null; error_code: string; error: string; retryable: boolean; at: string }[];
+  /**
+   * The delivery that carries this one's digest: set while digesting (the window's first
+   * collected send), on a digested one (the delivery it was folded into) and on the carrier itself.
+   */
+  digest_delivery_id: string | null;
 }
 
 export interface RequestView {
@@ -36,6 +44,9 @@ export interface RequestView {
   send_at: string | null;
   correlation_id: string;
   created_at: string;
+  /** The send's digest and throttle, as given (windows in seconds); null without. */
+  digest: unknown;
+  throttle: unknown;
   deliveries: DeliveryView[];
 }
 
@@ -45,10 +56,13 @@ const ORDER: DeliveryStatus[] = [
   "queued",
   "held",
   "scheduled",
+  "digesting",
   "dead_lettered",
   "failed",
   "sent",
+  "digested",
   "cancelled",
+  "throttled",
   "suppressed",
 ];
 
@@ -184,6 +198,7 @@ function toRequestView(row: RequestRow): RequestView {
     last_error: d.lastError,
     last_error_code: d.lastErrorCode,
     provider_message_id: d.providerMessageId,
+    provider: d.provider,
     outcome: d.outcome ?? null,
     template_version_id: d.templateVersionId,
     release_at: iso(d.releaseAt),
@@ -194,11 +209,13 @@ function toRequestView(row: RequestRow): RequestView {
     updated_at: d.updatedAt.toISOString(),
     errors: d.attemptLog.map((a) => ({
       attempt: a.attempt,
+      provider: a.provider,
       error_code: a.errorCode,
       error: a.error,
       retryable: a.retryable,
       at: a.createdAt.toISOString(),
     })),
+    digest_delivery_id: d.digestDeliveryId,
   }));
   return {
     request_id: row.id,
@@ -213,6 +230,8 @@ function toRequestView(row: RequestRow): RequestView {
     send_at: iso(row.sendAt),
     correlation_id: row.correlationId,
     created_at: row.createdAt.toISOString(),
+    digest: row.digest ?? null,
+    throttle: row.throttle ?? null,
     deliveries,
   };
 }

@@ -1,6 +1,12 @@
 import type { Pool, PoolClient } from "pg";
 import { isDatabaseUnavailable, withTransaction, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
 import { insertOutbox, type AlongsideWrites, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
+import { answerWith, type AcceptAnswer } from "./answer";
+import type { DecidedWrite } from "./decisions";
+import { decideDigests } from "./digest";
+import type { DigestSpec, ThrottleSpec } from "./schemas";
+import { decideThrottles } from "./throttle";
 
 export interface RequestRow {
   id: string;
@@ -16,6 +22,9 @@ export interface RequestRow {
   correlationId: string;
   source: string;
   eventType: string | null;
+  /** The send's digest and throttle as stored (windows in seconds), for status reads. */
+  digest: Record<string, unknown> | null;
+  throttle: Record<string, unknown> | null;
 }
 
 export interface DeliveryRow {
@@ -28,22 +37,33 @@ export interface DeliveryRow {
   releaseAt: Date | null;
   lastError: string | null;
   lastErrorCode: string | null;
+  /** The delivery that carries this one's digest (its own id for the carrier). */
+  digestDeliveryId: string | null;
+  /** What it renders with when not its request's variables (a digest of one, with first: immediate). */
+  variables: Record<string, unknown> | null;
 }
 
 export interface IdempotencyRow {
   scope: string;
   key: string;
   bodyHash: string;
-  response: unknown;
   expiresAt: Date;
 }
 
-/** Everything one accepted send writes, in one transaction. */
+/**
+ * Everything one accepted send writes, in one transaction. A throttle or a digest is decided in
+ * the write (it must be atomic with it): the write may change deliveries' statuses, drop their
+ * outbox messages and update the answer (which the idempotency key stores).
+ */
 export interface AcceptItem {
   request: RequestRow;
   deliveries: DeliveryRow[];
   outbox: OutgoingMessage[];
+  /** The 202 answer's data for this send. */
+  answer: AcceptAnswer;
   idempotency?: IdempotencyRow;
+  digest?: DigestSpec;
+  throttle?: ThrottleSpec;
 }
 
 export type WriteOutcome =
@@ -69,6 +89,8 @@ export interface AcceptWriterOptions {
   windowMs?: number;
   /** Called after each statement or transaction, failed ones included (metrics). */
   onWrite?: (items: number, seconds: number) => void;
+  /** Called with the deliveries each committed write created, as decided (metrics by status: throttled, digesting, ...). */
+  onDeliveries?: (deliveries: DeliveryRow[]) => void;
 }
 
 /**
@@ -88,6 +110,7 @@ export class AcceptWriter {
   private readonly maxConcurrent: number;
   private readonly windowMs: number;
   private readonly onWrite: AcceptWriterOptions["onWrite"];
+  private readonly onDeliveries: AcceptWriterOptions["onDeliveries"];
   /** Transactions committed or tried, and the items they carried (for metrics and tests). */
   readonly stats = { transactions: 0, items: 0 };
 
@@ -99,6 +122,7 @@ export class AcceptWriter {
     this.maxConcurrent = options.maxConcurrent ?? 2;
     this.windowMs = options.windowMs ?? 2;
     this.onWrite = options.onWrite;
+    this.onDeliveries = options.onDeliveries;
   }
 
   write(item: AcceptItem): Promise<WriteOutcome> {
@@ -134,6 +158,7 @@ export class AcceptWriter {
   private async flush(batch: Pending[]): Promise<void> {
     try {
       const outcomes = await this.transaction(batch.map((p) => p.item));
+      this.created(batch.map((p) => p.item), outcomes);
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
     } catch (error) {
       if (batch.length === 1 || isDatabaseUnavailable(error)) {
@@ -143,11 +168,18 @@ export class AcceptWriter {
       // One bad item must not fail the others: write each on its own.
       for (const p of batch) {
         await this.transaction([p.item]).then(
-          ([outcome]) => p.resolve(outcome!),
+          ([outcome]) => {
+            this.created([p.item], [outcome!]);
+            p.resolve(outcome!);
+          },
           (e: unknown) => p.reject(e),
         );
       }
     }
+  }
+
+  private created(items: AcceptItem[], outcomes: WriteOutcome[]): void {
+    if (this.onDeliveries) this.onDeliveries(items.filter((_, i) => outcomes[i]?.kind === "created").flatMap((item) => item.deliveries));
   }
 
   private async transaction(items: AcceptItem[]): Promise<WriteOutcome[]> {
@@ -155,8 +187,9 @@ export class AcceptWriter {
     this.stats.items += items.length;
     const started = process.hrtime.bigint();
     try {
-      // Without idempotency keys the whole write is one statement: atomic on its own, one round trip.
-      if (items.every((item) => !item.idempotency)) return await this.insert(this.pool, items);
+      // Without idempotency keys, throttles or digests the whole write is one statement: atomic on
+      // its own, one round trip.
+      if (items.every((item) => !item.idempotency && !item.throttle && !item.digest)) return await this.insert(this.pool, items);
       return await withTransaction(this.pool, (client) => this.insert(client, items));
     } finally {
       this.onWrite?.(items.length, Number(process.hrtime.bigint() - started) / 1e9);
@@ -167,7 +200,9 @@ export class AcceptWriter {
     const outcomes: (WriteOutcome | undefined)[] = items.map(() => undefined);
     const duplicateOf = await this.claimKeys(client, items, outcomes);
     const winners = items.filter((_, i) => outcomes[i] === undefined && !duplicateOf.has(i));
-    const stored = winners.length === 0 ? [] : await insertOutbox(client, winners.flatMap((w) => w.outbox), requestWrites(winners));
+    // Duplicates neither count toward a throttle nor join a digest: decided for the winners only.
+    const decided = winners.length === 0 ? [] : await decide(client, winners);
+    const stored = winners.length === 0 ? [] : await insertOutbox(client, winners.flatMap((w) => w.outbox), requestWrites(winners, decided));
     let cursor = 0;
     items.forEach((item, i) => {
       if (outcomes[i] !== undefined || duplicateOf.has(i)) return;
@@ -177,7 +212,7 @@ export class AcceptWriter {
     // A key given twice in one batch: the later ones get the first one's answer.
     for (const [i, first] of duplicateOf) {
       const winner = items[first]!;
-      outcomes[i] = { kind: "duplicate", bodyHash: winner.idempotency!.bodyHash, response: winner.idempotency!.response };
+      outcomes[i] = { kind: "duplicate", bodyHash: winner.idempotency!.bodyHash, response: winner.answer };
     }
     return outcomes as WriteOutcome[];
   }
@@ -203,7 +238,7 @@ export class AcceptWriter {
       const y = items[b]!.idempotency!;
       return x.scope === y.scope ? (x.key < y.key ? -1 : 1) : x.scope < y.scope ? -1 : 1;
     });
-    const rows = keyed.map((i) => ({ ...items[i]!.idempotency!, requestId: items[i]!.request.id }));
+    const rows = keyed.map((i) => ({ ...items[i]!.idempotency!, requestId: items[i]!.request.id, response: items[i]!.answer }));
     const { rows: taken } = await client.query<{ scope: string; key: string }>(
       `INSERT INTO idempotency_keys (scope, key, body_hash, request_id, response, expires_at)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::timestamptz[])
@@ -247,11 +282,37 @@ export class AcceptWriter {
 }
 
 /**
- * The requests and deliveries of a batch, as the CTEs that go with the outbox INSERT (one
- * statement). Rows travel as one JSON array per table: JSON.stringify is far cheaper than
- * serialising a dozen parameter arrays element by element.
+ * Throttles, then digests, of the batch's winners (inside the transaction, before the insert):
+ * a throttled send is not collected. Items they changed get their answer again, and an
+ * idempotency key stores that answer (its row was claimed with the planned one).
  */
-function requestWrites(items: AcceptItem[]): AlongsideWrites {
+async function decide(client: PoolClient | Pool, items: AcceptItem[]): Promise<DecidedWrite[]> {
+  if (items.every((item) => !item.throttle && !item.digest)) return [];
+  const writes = [await decideThrottles(client, items), await decideDigests(client, items)].filter((w): w is DecidedWrite => w !== undefined);
+  const answered: { scope: string; key: string; response: AcceptAnswer }[] = [];
+  for (const item of items) {
+    if (!item.throttle && !item.digest) continue;
+    item.answer = answerWith(item.answer, item.deliveries);
+    if (item.idempotency) answered.push({ scope: item.idempotency.scope, key: item.idempotency.key, response: item.answer });
+  }
+  if (answered.length > 0) {
+    writes.push({
+      rows: answered,
+      sql: (param) => `UPDATE idempotency_keys k SET response = v.response
+          FROM jsonb_to_recordset(${param}::jsonb) AS v(scope text, key text, response jsonb)
+         WHERE k.scope = v.scope AND k.key = v.key`,
+    });
+  }
+  return writes;
+}
+
+/**
+ * The requests and deliveries of a batch, as the CTEs that go with the outbox INSERT (one
+ * statement), with their status events and what throttles and digests decided. Rows travel as
+ * one JSON array per table: JSON.stringify is far cheaper than serialising a dozen parameter
+ * arrays element by element.
+ */
+function requestWrites(items: AcceptItem[], decided: DecidedWrite[]): AlongsideWrites {
   const requests = items.map(({ request: r }) => ({
     id: r.id,
     user_id: r.userId,
@@ -266,6 +327,8 @@ function requestWrites(items: AcceptItem[]): AlongsideWrites {
     correlation_id: r.correlationId,
     source: r.source,
     event_type: r.eventType,
+    digest: r.digest,
+    throttle: r.throttle,
   }));
   const deliveries = items.flatMap((item) =>
     item.deliveries.map((d) => ({
@@ -278,26 +341,33 @@ function requestWrites(items: AcceptItem[]): AlongsideWrites {
       release_at: d.releaseAt?.toISOString() ?? null,
       last_error: d.lastError,
       last_error_code: d.lastErrorCode,
+      digest_delivery_id: d.digestDeliveryId,
+      variables: d.variables,
     })),
   );
   return {
     statements: [
       `INSERT INTO notification_requests
          (id, user_id, user_ref, template_id, template_version, variables, priority, send_at,
-          idempotency_key, api_key_id, correlation_id, source, event_type)
+          idempotency_key, api_key_id, correlation_id, source, event_type, digest, throttle)
        SELECT r.id, r.user_id, r.user_ref, r.template_id, r.template_version, r.variables, r.priority, r.send_at,
-              r.idempotency_key, r.api_key_id, r.correlation_id, r.source, r.event_type
+              r.idempotency_key, r.api_key_id, r.correlation_id, r.source, r.event_type, r.digest, r.throttle
          FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, user_id uuid, user_ref text, template_id text,
               template_version int, variables jsonb, priority "Priority", send_at timestamptz, idempotency_key text,
-              api_key_id text, correlation_id text, source text, event_type text)`,
+              api_key_id text, correlation_id text, source text, event_type text, digest jsonb, throttle jsonb)`,
       `INSERT INTO deliveries
          (id, request_id, channel, status, priority, template_version_id, release_at, last_error, last_error_code,
-          failed_at)
+          failed_at, digest_delivery_id, variables)
        SELECT d.id, d.request_id, d.channel, d.status, d.priority, d.template_version_id, d.release_at, d.last_error,
-              d.last_error_code, CASE WHEN d.status = 'failed' THEN now() END
+              d.last_error_code, CASE WHEN d.status = 'failed' THEN now() END, d.digest_delivery_id, d.variables
          FROM jsonb_to_recordset($2::jsonb) AS d(id uuid, request_id uuid, channel "Channel", status "DeliveryStatus",
-              priority "Priority", template_version_id uuid, release_at timestamptz, last_error text, last_error_code text)`,
+              priority "Priority", template_version_id uuid, release_at timestamptz, last_error text, last_error_code text,
+              digest_delivery_id uuid, variables jsonb)
+       RETURNING ${eventSourceColumns()}`,
+      // request.accepted for every delivery (and delivery.suppressed, .throttled, ... for those), to the subscribed endpoints.
+      statusEventsInsert("w1", { accepted: true }),
+      ...decided.map((write, i) => write.sql(`$${3 + i}`)),
     ],
-    params: [JSON.stringify(requests), JSON.stringify(deliveries)],
+    params: [JSON.stringify(requests), JSON.stringify(deliveries), ...decided.map((write) => JSON.stringify(write.rows))],
   };
 }

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { standardWebhookHeaders } from "./standard-webhooks";
 import { answerError, HttpProvider, type HttpProviderOptions } from "./webhook-http";
 
 /** The headers of every webhook POST. */
@@ -22,8 +23,10 @@ export interface WebhookMessage {
   url: string;
   /** The exact bytes to POST (JSON). */
   body: string;
-  /** The user's signing secret. */
+  /** The user's signing secret (X-Signature, and the first Standard Webhooks signature). */
   secret: string;
+  /** A rotated-out secret still valid: a second `webhook-signature` entry. */
+  previousSecret?: string;
   deliveryId: string;
   requestId: string;
   correlationId: string;
@@ -35,10 +38,17 @@ export interface HttpReceipt {
   status: number;
 }
 
+/** The Standard Webhooks `webhook-id` of a delivery: the same on every retry and DLQ replay. */
+export function webhookMessageId(deliveryId: string): string {
+  return `msg_${deliveryId}`;
+}
+
 /**
  * Customer webhooks: a signed JSON POST to the user's URL. Each attempt is signed afresh with the
  * current time, so a receiver can refuse anything older than its replay window; the delivery id
- * stays the same across retries and replays, so a receiver can drop a repeat.
+ * (and the `webhook-id` made from it) stays the same across retries and replays, so a receiver
+ * can drop a repeat. Two signatures: Standard Webhooks (`webhook-signature`, one per valid
+ * secret) and Herald's original `X-Signature` (the current secret), for receivers written to it.
  */
 export class WebhookProvider extends HttpProvider {
   constructor(options: HttpProviderOptions) {
@@ -47,7 +57,9 @@ export class WebhookProvider extends HttpProvider {
 
   async send(message: WebhookMessage): Promise<HttpReceipt> {
     const timestamp = Math.floor(Date.now() / 1000);
+    const secrets = message.previousSecret ? [message.secret, message.previousSecret] : [message.secret];
     const answer = await this.poster.post(message.url, message.body, {
+      ...standardWebhookHeaders(secrets, webhookMessageId(message.deliveryId), timestamp, message.body),
       [WEBHOOK_HEADERS.timestamp]: String(timestamp),
       [WEBHOOK_HEADERS.signature]: signWebhook(message.secret, timestamp, message.body),
       [WEBHOOK_HEADERS.deliveryId]: message.deliveryId,

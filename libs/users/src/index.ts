@@ -1,8 +1,7 @@
 export { UserDirectory } from "./directory";
-export { UserService, newWebhookSecret } from "./service";
-export type { UserWithSecret } from "./service";
+export { UserService, newWebhookSecret, DEFAULT_KEEP_PREVIOUS_MS } from "./service";
+export type { UserWithSecret, RotatedSecret } from "./service";
 export type { Registration } from "./devices";
-export { channelEnabled, channelReachable } from "./profile";
 export { quietHoursEnd, inQuietHours } from "./quiet-hours";
 export type { UserProfile, Preferences, QuietHours, DeviceView } from "./profile";
 export {
@@ -12,6 +11,7 @@ export {
   quietHoursSchema,
   deviceSchema,
   listUsersQuerySchema,
+  rotateSecretSchema,
   isTimeZone,
   timeZone,
   language,

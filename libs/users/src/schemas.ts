@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PLATFORMS, decodeCursor, isUuid } from "@herald/db";
+import { durationField } from "@herald/config";
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -97,3 +98,8 @@ export type UpdateUserInput = z.infer<typeof updateUserSchema>;
 export type PreferencesInput = z.infer<typeof preferencesSchema>;
 export type DeviceInput = z.infer<typeof deviceSchema>;
 export type ListUsersQuery = z.infer<typeof listUsersQuerySchema>;
+
+/** POST /users/:id/webhook-secret/rotate: how long the replaced secret keeps signing (default 24 h, at most 30 days; 0 ends it at once). */
+export const rotateSecretSchema = z
+  .object({ keep_previous_for: durationField(0, 30 * 86_400_000).optional() })
+  .strict();

@@ -14,9 +14,23 @@ export type UserWithSecret = UserProfile & { webhook_secret?: string };
 
 type Owner = Registration["previousOwner"];
 
-/** A webhook signing secret: `whsec_` and 32 random bytes in hex. */
+/** How long a rotated-out webhook secret keeps signing, unless the rotation says otherwise. */
+export const DEFAULT_KEEP_PREVIOUS_MS = 24 * 3_600_000;
+
+export interface RotatedSecret {
+  id: string;
+  webhook_secret: string;
+  /** Until when the replaced secret still signs (a second signature); null when it stopped at once. */
+  previous_secret_expires_at: string | null;
+}
+
+/**
+ * A signing secret in the Standard Webhooks form: `whsec_` and the base64 of 32 random bytes (the
+ * user's webhook secret, and a status webhook endpoint's). Secrets made before were `whsec_` and
+ * hex; they keep working (see libs/providers/src/standard-webhooks.ts).
+ */
 export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString("hex")}`;
+  return `whsec_${randomBytes(32).toString("base64")}`;
 }
 
 function preferenceColumns(p: PreferencesInput): Prisma.PreferencesUncheckedUpdateInput {
@@ -133,7 +147,7 @@ export class UserService {
     if (input.language !== undefined) data.language = input.language;
     if (input.timezone !== undefined) data.timezone = input.timezone;
     if (input.webhook_url !== undefined) data.webhookUrl = input.webhook_url;
-    if (input.webhook_url === null) data.webhookSecret = null;
+    if (input.webhook_url === null) Object.assign(data, { webhookSecret: null, webhookSecretPrevious: null, webhookSecretPreviousExpiresAt: null });
     if (input.slack_webhook_url !== undefined) data.slackWebhookUrl = input.slack_webhook_url;
     let secret: string | undefined;
     const row = await this.db.prisma
@@ -176,6 +190,8 @@ export class UserService {
             phone: null,
             webhookUrl: null,
             webhookSecret: null,
+            webhookSecretPrevious: null,
+            webhookSecretPreviousExpiresAt: null,
             slackWebhookUrl: null,
           },
         });
@@ -287,21 +303,38 @@ export class UserService {
     return (await this.removeDevices(userId, [token])) > 0;
   }
 
-  /** A new signing secret for the user's webhook_url (the old one stops working at once). 409 without a webhook_url. */
-  async rotateWebhookSecret(ref: string, actor: Actor = SYSTEM): Promise<{ id: string; webhook_secret: string }> {
+  /**
+   * A new signing secret for the user's webhook_url. The one it replaces stays valid for
+   * `keepPreviousForMs` (a second Standard Webhooks signature on every post meanwhile), so a
+   * receiver can switch to the new secret without refusing anything; 0 ends it at once.
+   * 409 without a webhook_url.
+   */
+  async rotateWebhookSecret(ref: string, keepPreviousForMs = DEFAULT_KEEP_PREVIOUS_MS, actor: Actor = SYSTEM): Promise<RotatedSecret> {
     const current = await this.requireRow(ref);
     if (!current.webhookUrl) {
       throw new AppError("conflict", "The user has no webhook_url; set one with PATCH /users/:id first", [{ field: "webhook_url", message: "is not set" }]);
     }
     const secret = newWebhookSecret();
-    await this.db.prisma
+    // One statement: the previous secret is the one this replaces, whatever rotated meanwhile;
+    // audited in the same transaction.
+    const rows = await this.db.prisma
       .$transaction(async (tx) => {
-        await tx.user.update({ where: { id: current.id, deletedAt: null }, data: { webhookSecret: secret } });
-        await recordAudit(tx, actor, { action: "user.webhook_secret.rotate", target: target(current.id) });
+        const updated = await tx.$queryRaw<{ expires: Date | null }[]>`UPDATE users
+            SET webhook_secret_previous = CASE WHEN ${keepPreviousForMs}::float8 > 0 THEN webhook_secret END,
+                webhook_secret_previous_expires_at = CASE WHEN ${keepPreviousForMs}::float8 > 0 AND webhook_secret IS NOT NULL
+                                                          THEN now() + make_interval(secs => ${keepPreviousForMs}::float8 / 1000) END,
+                webhook_secret = ${secret}, updated_at = now()
+          WHERE id = ${current.id}::uuid AND deleted_at IS NULL
+        RETURNING webhook_secret_previous_expires_at AS expires`;
+        if (updated.length > 0) {
+          await recordAudit(tx, actor, { action: "user.webhook_secret.rotate", target: target(current.id), after: { keep_previous_for_ms: keepPreviousForMs } });
+        }
+        return updated;
       })
       .catch(writeError);
+    if (rows.length === 0) throw AppError.notFound("User");
     await this.directory.invalidate(current.id, current.externalId);
-    return { id: current.id, webhook_secret: secret };
+    return { id: current.id, webhook_secret: secret, previous_secret_expires_at: rows[0]!.expires?.toISOString() ?? null };
   }
 
   private async requireRow(ref: string): Promise<{ id: string; externalId: string | null; webhookUrl: string | null }> {

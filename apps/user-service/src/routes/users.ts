@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { decodeCursor, encodeCursor } from "@herald/db";
 import { actorOf, send, type Api } from "@herald/http";
-import { createUserSchema, deviceSchema, listUsersQuerySchema, preferencesSchema, updateUserSchema, type UserService } from "@herald/users";
+import { createUserSchema, deviceSchema, listUsersQuerySchema, preferencesSchema, rotateSecretSchema, updateUserSchema, type UserService } from "@herald/users";
 
 const byId = z.object({ id: z.string().min(1).max(255) });
 const TAG = "Users";
@@ -96,11 +96,14 @@ export function userRoutes(api: Api, users: UserService): void {
       method: "post",
       path: "/users/:id/webhook-secret/rotate",
       tag: TAG,
-      summary: "A new webhook signing secret (shown this once; the old one stops working)",
+      summary: "A new webhook signing secret (shown this once); the old one keeps signing for keep_previous_for (default 24 h)",
+      description:
+        "While the replaced secret is valid every webhook carries two Standard Webhooks signatures (`webhook-signature: v1,<new> v1,<old>`), so a receiver can switch secrets without refusing a delivery. `keep_previous_for: 0` ends the old one at once. `X-Signature` is made with the new secret only.",
       params: byId,
+      body: rotateSecretSchema,
       errors: [404, 409],
     },
-    async ({ params, res }) => send(res, await users.rotateWebhookSecret(params.id, actorOf(res)), { message: "Webhook secret rotated" }),
+    async ({ params, body, res }) => send(res, await users.rotateWebhookSecret(params.id, body.keep_previous_for, actorOf(res)), { message: "Webhook secret rotated" }),
   );
 }
 
