@@ -115,11 +115,12 @@ describe("/metrics of a running system, and the dashboard and alert rules that r
     expect(gatewayText).toMatch(/^# TYPE dead_letters_open gauge$/m);
 
     const w = samples(await scrape(worker));
+    const smtpProvider = `smtp:127.0.0.1:${smtp.port}`;
     const fromWorker = (name: string, labels: Record<string, string> = {}) => w.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-    expect(fromWorker("deliveries_total", { channel: "email", provider: "smtp", outcome: "sent" })[0]?.value).toBe(1);
-    expect(fromWorker("delivery_attempts_total", { channel: "email", provider: "smtp", result: "sent" })[0]?.value).toBe(1);
+    expect(fromWorker("deliveries_total", { channel: "email", provider: smtpProvider, outcome: "sent" })[0]?.value).toBe(1);
+    expect(fromWorker("delivery_attempts_total", { channel: "email", provider: smtpProvider, result: "sent" })[0]?.value).toBe(1);
     expect(fromWorker("messages_consumed_total", { queue: "email.queue" })[0]?.value).toBeGreaterThanOrEqual(1);
-    expect(fromWorker("circuit_breaker_state", { provider: "smtp" })[0]?.value).toBe(0);
+    expect(fromWorker("circuit_breaker_state", { provider: smtpProvider })[0]?.value).toBe(0);
     expect(fromWorker("delivery_send_seconds_count", { channel: "email" })[0]?.value).toBe(1);
     expect(fromWorker("amqp_published_messages_total")).toHaveLength(1);
   }, 90_000);
