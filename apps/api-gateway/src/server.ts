@@ -13,10 +13,13 @@ import {
 import { ConfirmPublisher, OutboxPublisher, OutboxRelay } from "@herald/messaging";
 import { UserRateLimiter } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
-import { TemplateCatalog } from "@herald/templates";
+import { TEMPLATE_PREVIEW_PATH, TemplateCatalog } from "@herald/templates";
 import { UserDirectory } from "@herald/users";
 import { StatusWebhookDispatcher, WebhookEndpoints } from "@herald/status-webhooks";
+import { Overview, publishMetrics, registerBacklogGauges } from "@herald/monitoring";
+import { consoleRoutes } from "./routes/console";
 import { eventRoutes } from "./routes/events";
+import { operationsRoutes } from "./routes/operations";
 import { dlqRoutes } from "./routes/dlq";
 import { notificationRoutes } from "./routes/notifications";
 import { sandboxRoutes } from "./routes/sandbox";
@@ -41,7 +44,7 @@ export interface Gateway {
 export async function createGateway(runtime: Runtime): Promise<Gateway> {
   const { config, db, redis, amqp, logger, registry, releasers, checks } = runtime;
 
-  const publisher = new ConfirmPublisher(amqp);
+  const publisher = new ConfirmPublisher(amqp, undefined, publishMetrics(registry));
   await publisher.start();
   releasers.add("publisher", () => publisher.close());
   const outbox = new OutboxPublisher(db.pool, publisher, logger);
@@ -67,7 +70,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   const accept = new AcceptService({
     users,
     templates,
-    rateLimiter: new UserRateLimiter(redis, { points: config.rateLimit.perUser, windowMs: config.rateLimit.windowMs }),
+    rateLimiter: countRejections(registry, new UserRateLimiter(redis, { points: config.rateLimit.perUser, windowMs: config.rateLimit.windowMs })),
     idempotency: new IdempotencyCache(redis, config.idempotency.ttlMs),
     writer,
     outbox,
@@ -75,6 +78,8 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
   });
   const queries = new NotificationQueries(db, users);
   const rules = new RoutingRules(db, redis, templates, logger);
+  const overview = new Overview(db.pool, { managementUrl: config.rabbitmq.managementUrl, amqpUrl: config.rabbitmq.url });
+  registerBacklogGauges(registry, overview, logger);
   const openApi = new OpenApiAggregator(
     [
       { name: "user-service", url: `${config.services.userServiceUrl}/openapi.json` },
@@ -99,8 +104,11 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     checks,
     apiKeys: config.apiKeys,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    readOnlyKeys: config.readOnlyApiKeys,
+    readOnlyPosts: [TEMPLATE_PREVIEW_PATH],
     openApi: (own) => openApi.document(own),
     bodyLimits: [{ path: "/notifications/send-bulk", limit: "4mb" }],
+    publicRoutes: consoleRoutes,
     rawRoutes: (raw, auth) => {
       raw.use(["/users", "/templates"], auth);
       raw.use(serviceProxy(config.services.userServiceUrl, ["/users"], logger));
@@ -111,6 +119,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
       eventRoutes(api, new EventService(rules, accept), rules);
       dlqRoutes(api, runtime, outbox);
       webhookEndpointRoutes(api, new WebhookEndpoints(db));
+      operationsRoutes(api, overview, db);
       if (config.env !== "production") sandboxRoutes(api, db);
       if (config.env !== "production") sandboxFaultRoutes(api, config, redis);
     },
@@ -178,5 +187,18 @@ function writerMetrics(registry: Registry): (items: number, seconds: number) => 
   return (count, seconds) => {
     duration.observe(seconds);
     items.inc(count);
+  };
+}
+
+/** rate_limit_rejections_total: sends refused with 429 because their user's API rate limit was spent. */
+function countRejections(registry: Registry, limiter: UserRateLimiter): Pick<UserRateLimiter, "consume" | "refund"> {
+  const rejected = new prom.Counter({ name: "rate_limit_rejections_total", help: "Sends refused with 429: the user's RATE_LIMIT_PER_USER was spent", registers: [registry] });
+  return {
+    consume: async (key: string) => {
+      const decision = await limiter.consume(key);
+      if (!decision.allowed) rejected.inc();
+      return decision;
+    },
+    refund: (key: string) => limiter.refund(key),
   };
 }

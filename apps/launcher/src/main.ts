@@ -61,6 +61,7 @@ function banner(config: Config, madeKey: string | undefined, names: string[]): s
     "  Herald is running.",
     "",
     `  API gateway        ${gw}   (processes: ${names.join(", ")})`,
+    `  Console            ${gw}/console   (sign in with an API key)`,
     madeKey ? `  API key            ${madeKey}   (made for development, kept in .local/dev-api-key)` : "  API key            one of API_KEYS (not shown)",
     `  RabbitMQ UI        http://localhost:15672   (guest / guest)`,
     config.smtp.host ? `  Email              SMTP ${config.smtp.host}:${config.smtp.port}` : `  Dev inbox          ${gw}/sandbox/messages?channel=email   (SMTP on :${config.ports.devSmtp})`,

@@ -1,6 +1,6 @@
 import { createHttpApp, type Express } from "@herald/http";
 import type { Runtime } from "@herald/runtime";
-import { TemplateCatalog, TemplateService } from "@herald/templates";
+import { TEMPLATE_PREVIEW_PATH, TemplateCatalog, TemplateService } from "@herald/templates";
 import { templateRoutes } from "./routes/templates";
 
 export function createTemplateServiceApp(runtime: Runtime): Express {
@@ -13,6 +13,8 @@ export function createTemplateServiceApp(runtime: Runtime): Express {
     checks,
     apiKeys: config.apiKeys,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    readOnlyKeys: config.readOnlyApiKeys,
+    readOnlyPosts: [TEMPLATE_PREVIEW_PATH],
     routes: (api) => templateRoutes(api, templates),
   });
 }

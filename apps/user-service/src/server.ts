@@ -13,6 +13,7 @@ export function createUserServiceApp(runtime: Runtime): Express {
     checks,
     apiKeys: config.apiKeys,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    readOnlyKeys: config.readOnlyApiKeys,
     routes: (api) => userRoutes(api, users),
   });
 }

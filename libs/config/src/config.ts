@@ -10,6 +10,8 @@ export interface Config {
   rabbitmq: { url: string; managementUrl: string; queueType: "classic" | "quorum" };
   /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
   apiKeys: string[];
+  /** The keys of apiKeys that may only read (written `key:read` in API_KEYS): any write is 403. */
+  readOnlyApiKeys: string[];
   /** Set when the key was generated because API_KEYS was unset (development and test only). */
   generatedApiKey: string | undefined;
   ports: {
@@ -142,10 +144,17 @@ export function loadConfig(source: Source): Config {
     throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined || SECRETS.has(variable) ? "" : ` (got "${redact(value)}")`}`);
   }
   const e = parsed.data;
-  const apiKeys = (e.API_KEYS ?? "")
+  const entries = (e.API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
     .filter(Boolean);
+  // `key:read` marks a read-only key; the key itself is what precedes the suffix.
+  const readOnlyApiKeys = entries.filter((k) => k.endsWith(":read")).map((k) => k.slice(0, -":read".length).trim());
+  const apiKeys = entries.map((k) => (k.endsWith(":read") ? k.slice(0, -":read".length).trim() : k));
+  if (apiKeys.some((k) => k === "")) throw new ConfigError("API_KEYS", "has an entry that is only the :read suffix");
+  if (apiKeys.length > 0 && readOnlyApiKeys.length === apiKeys.length && e.NODE_ENV === "production") {
+    throw new ConfigError("API_KEYS", "lists only read-only keys: nothing could change anything (give at least one key without :read)");
+  }
   let generatedApiKey: string | undefined;
   if (apiKeys.length === 0) {
     if (e.NODE_ENV === "production") throw new ConfigError("API_KEYS", "is required in production (comma-separated keys)");
@@ -160,6 +169,7 @@ export function loadConfig(source: Source): Config {
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL, queueType: e.RABBITMQ_QUEUE_TYPE },
     apiKeys,
+    readOnlyApiKeys,
     generatedApiKey,
     ports: {
       gateway: e.GATEWAY_PORT,

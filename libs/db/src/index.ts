@@ -1,7 +1,7 @@
 export { createDatabase, pingDatabase } from "./client";
 export type { Database, DatabaseOptions } from "./client";
 export { isUniqueViolation, isDatabaseUnavailable } from "./errors";
-export { newId, isUuid } from "./ids";
+export { newId, isUuid, uuidv7Floor } from "./ids";
 export { encodeCursor, decodeCursor } from "./cursor";
 export { CHANNELS, PRIORITIES, PLATFORMS, DELIVERY_STATUSES, TERMINAL_STATUSES } from "./enums";
 export type { Channel, DeliveryStatus, Platform, Priority } from "./enums";

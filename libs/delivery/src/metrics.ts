@@ -5,17 +5,37 @@ export type Outcome = "sent" | "retried" | "failover" | "dead_lettered" | "faile
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
-/** Prometheus metrics of a worker: outcomes, send latency, breaker state. */
+/** A delivery's channel, with the provider of its attempt when there was one. */
+type Target = string | { channel: string; provider: string | null };
+
+/**
+ * Prometheus metrics of a worker: messages consumed by queue, outcomes by channel and provider,
+ * provider attempts, send latency, breaker state.
+ */
 export class WorkerMetrics {
-  private readonly outcomes: prom.Counter<"channel" | "outcome">;
+  private readonly outcomes: prom.Counter<"channel" | "provider" | "outcome">;
+  private readonly attempts: prom.Counter<"channel" | "provider" | "result">;
+  private readonly consumedMessages: prom.Counter<"queue">;
   private readonly latency: prom.Histogram<"channel">;
   private readonly breaker: prom.Gauge<"provider">;
 
   constructor(registry: Registry) {
     this.outcomes = new prom.Counter({
       name: "deliveries_total",
-      help: "Delivery attempts by channel and outcome",
-      labelNames: ["channel", "outcome"],
+      help: "Delivery outcomes by channel, provider (none when no provider was called) and outcome",
+      labelNames: ["channel", "provider", "outcome"],
+      registers: [registry],
+    });
+    this.attempts = new prom.Counter({
+      name: "delivery_attempts_total",
+      help: "Attempts recorded, by channel, provider and result (sent, failed)",
+      labelNames: ["channel", "provider", "result"],
+      registers: [registry],
+    });
+    this.consumedMessages = new prom.Counter({
+      name: "messages_consumed_total",
+      help: "Messages taken from a work queue",
+      labelNames: ["queue"],
       registers: [registry],
     });
     this.latency = new prom.Histogram({
@@ -33,9 +53,17 @@ export class WorkerMetrics {
     });
   }
 
-  outcome(channel: string, outcome: Outcome, seconds?: number): void {
-    this.outcomes.inc({ channel, outcome });
+  outcome(target: Target, outcome: Outcome, seconds?: number): void {
+    const { channel, provider } = typeof target === "string" ? { channel: target, provider: null } : target;
+    this.outcomes.inc({ channel, provider: provider ?? "none", outcome });
+    if (outcome === "sent" || outcome === "retried" || outcome === "failed" || outcome === "dead_lettered") {
+      this.attempts.inc({ channel, provider: provider ?? "none", result: outcome === "sent" ? "sent" : "failed" });
+    }
     if (seconds !== undefined) this.latency.observe({ channel }, seconds);
+  }
+
+  consumed(queue: string): void {
+    this.consumedMessages.inc({ queue });
   }
 
   breakerState(provider: string, state: BreakerState): void {

@@ -32,7 +32,7 @@ export class Outcomes {
   async sent(delivery: ClaimedDelivery, { providerMessageId, outcome }: SendOutcome, log: Logger, startedNs: bigint): Promise<Settlement> {
     const recorded = await this.deps.gate.persist("sent", () => this.deps.repository.markSent(delivery, providerMessageId, outcome));
     if (!recorded) log.warn("sent, but the attempt was no longer this worker's to record (taken over as interrupted)");
-    this.deps.metrics?.outcome(delivery.channel, "sent", Number(process.hrtime.bigint() - startedNs) / 1e9);
+    this.deps.metrics?.outcome(delivery, "sent", Number(process.hrtime.bigint() - startedNs) / 1e9);
     log.info("delivery sent", { provider_message_id: providerMessageId });
     return "ack";
   }
@@ -51,7 +51,7 @@ export class Outcomes {
     const headline = { attempt: delivery.attempt + 1, errorCode: error.code, error: error.message };
     if (providerDown && error.retryable) {
       if (await gate.persist("retrying", () => repository.markRetrying(delivery, failure, new Date()))) await republisher.toQueue(message, headline);
-      metrics?.outcome(delivery.channel, "retried");
+      metrics?.outcome(delivery, "retried");
       log.warn("delivery attempt failed with the provider down; waiting for its breaker", { error_code: error.code, error: error.message });
       return "ack";
     }
@@ -63,13 +63,13 @@ export class Outcomes {
       if (await gate.persist("retrying", () => repository.markRetrying(delivery, failure, next))) {
         await republisher.toDelay(message, decision.delayMs, headline);
       }
-      metrics?.outcome(delivery.channel, "retried");
+      metrics?.outcome(delivery, "retried");
       log.warn("delivery attempt failed; retrying", { error_code: error.code, error: error.message, retry_in_ms: decision.delayMs });
       return "ack";
     }
     if (!error.deadLetter) {
       await gate.persist("failed", () => repository.markFinal(delivery, "failed", failure));
-      metrics?.outcome(delivery.channel, "failed");
+      metrics?.outcome(delivery, "failed");
       log.warn("delivery failed", { error_code: error.code, error: error.message });
       return "ack";
     }
@@ -139,7 +139,7 @@ export class Outcomes {
     const moved = await this.deps.gate.persist("dead letter", () => this.deps.repository.markFinal(delivery, "dead_lettered", failure, record));
     // Not moved: someone else ended this attempt already, and its dead letter (if any) is theirs.
     if (moved) await this.deps.republisher.toFailed(message, record.payload, { attempt: attempts, errorCode: failure.errorCode, error: failure.error });
-    this.deps.metrics?.outcome(delivery.channel, "dead_lettered");
+    this.deps.metrics?.outcome(delivery, "dead_lettered");
   }
 }
 

@@ -244,6 +244,7 @@ export class DeliveryWorker {
   }
 
   private async handle(message: ConsumeMessage, outcomes: Outcomes): Promise<Settlement> {
+    this.deps.metrics?.consumed(this.policy.queue);
     this.watchdog.progress();
     try {
       return await this.process(message, outcomes);

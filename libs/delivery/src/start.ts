@@ -3,6 +3,7 @@ import { loadConfigOrExit, type Config } from "@herald/config";
 import type { Channel } from "@herald/db";
 import { createHttpApp, listen } from "@herald/http";
 import { ConfirmPublisher } from "@herald/messaging";
+import { publishMetrics } from "@herald/monitoring";
 import { OutboundBudgets } from "@herald/resilience";
 import { openRuntime, runMain, type Runtime } from "@herald/runtime";
 import { TemplateCatalog } from "@herald/templates";
@@ -20,7 +21,7 @@ import { workerPolicy } from "./policy";
  */
 export async function startDeliveryWorker(runtime: Runtime, queue: string, handlers: ChannelHandler[]): Promise<DeliveryWorker> {
   const { service, config, db, redis, amqp, logger, registry, releasers, checks } = runtime;
-  const publisher = new ConfirmPublisher(amqp);
+  const publisher = new ConfirmPublisher(amqp, undefined, publishMetrics(registry));
   await publisher.start();
   releasers.add("publisher", () => publisher.close());
   const metrics = new WorkerMetrics(registry);

@@ -1,3 +1,4 @@
+import { recordAudit, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { decodeCursor, encodeCursor, isUuid, type Database, type Prisma } from "@herald/db";
 import type { DeadLetterFilter, ListDeadLettersQuery } from "./schemas";
@@ -58,8 +59,16 @@ export class DeadLetterQueries {
   }
 
   /** Deletes the row; a copy may still sit in failed.queue (RabbitMQ cannot remove one message). */
-  async remove(id: string): Promise<void> {
-    const { count } = isUuid(id) ? await this.db.prisma.deadLetter.deleteMany({ where: { id } }) : { count: 0 };
-    if (count === 0) throw AppError.notFound("Dead letter");
+  async remove(id: string, actor: Actor): Promise<void> {
+    const removed =
+      isUuid(id) &&
+      (await this.db.prisma.$transaction(async (tx) => {
+        const row = await tx.deadLetter.findUnique({ where: { id } });
+        if (!row) return false;
+        await tx.deadLetter.delete({ where: { id } });
+        await recordAudit(tx, actor, { action: "dlq.discard", target: { type: "dead_letter", id }, before: toView(row) });
+        return true;
+      }));
+    if (!removed) throw AppError.notFound("Dead letter");
   }
 }

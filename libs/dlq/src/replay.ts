@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { recordAuditSql, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { isUuid, withTransaction, type Channel, type Priority } from "@herald/db";
 import type { Logger } from "@herald/logger";
@@ -118,7 +119,7 @@ export class DeadLetterReplayer {
   ) {}
 
   /** Replays one dead letter: 404 unknown, 409 not_replayable / already_replayed. */
-  async replay(id: string): Promise<ReplayAnswer> {
+  async replay(id: string, actor: Actor): Promise<ReplayAnswer> {
     if (!isUuid(id)) throw AppError.notFound("Dead letter");
     const replayed = await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ delivery_id: string | null }>("SELECT delivery_id FROM dead_letters WHERE id = $1 FOR UPDATE", [id]);
@@ -128,7 +129,16 @@ export class DeadLetterReplayer {
         throw new AppError("not_replayable", "This dead letter names no delivery (its message could not be read): there is nothing to replay");
       }
       const result = await replayLocked(client, [id]);
-      if (result.moved.length > 0) return result;
+      if (result.moved.length > 0) {
+        const mark = result.marked.find((m) => m.id === id);
+        await recordAuditSql(client, actor, {
+          action: "dlq.replay",
+          target: { type: "dead_letter", id },
+          before: { delivery_id: row.delivery_id, delivery_status: "dead_lettered" },
+          after: { delivery_id: row.delivery_id, delivery_status: "queued", replay_count: mark?.replay_count ?? null },
+        });
+        return result;
+      }
       const { rows: current } = await client.query<{ status: string }>("SELECT status FROM deliveries WHERE id = $1", [row.delivery_id]);
       const status = current[0]?.status;
       if (!status) throw new AppError("not_replayable", "The delivery of this dead letter no longer exists");
@@ -155,7 +165,7 @@ export class DeadLetterReplayer {
    * Replays the open dead letters that match, oldest first, in batches paced to the replay rate,
    * until `limit` are replayed, none match, or the call has run for maxDurationMs.
    */
-  async replayMatching(input: BulkReplayInput): Promise<BulkReplayAnswer> {
+  async replayMatching(input: BulkReplayInput, actor: Actor): Promise<BulkReplayAnswer> {
     const deadline = Date.now() + (this.options.maxDurationMs ?? 20_000);
     const { clause, params } = matching(input);
     let replayed = 0;
@@ -176,7 +186,16 @@ export class DeadLetterReplayer {
             WHERE ${clause} ORDER BY dl.id LIMIT $${params.length + 1} FOR UPDATE OF dl SKIP LOCKED`,
           [...params, size],
         );
-        return { selected: rows.length, ...(await replayLocked(client, rows.map((r) => r.id))) };
+        const result = await replayLocked(client, rows.map((r) => r.id));
+        if (result.moved.length > 0) {
+          const { limit: _limit, ...filter } = input;
+          await recordAuditSql(client, actor, {
+            action: "dlq.replay_bulk",
+            target: { type: "dead_letters", id: JSON.stringify(filter) },
+            after: { replayed: result.moved.length, dead_letter_ids: result.marked.map((m) => m.id), delivery_ids: result.moved.map((m) => m.id) },
+          });
+        }
+        return { selected: rows.length, ...result };
       });
       await this.outbox.publish(batch.stored);
       replayed += batch.moved.length;

@@ -2,6 +2,7 @@
 export type ErrorCode =
   | "validation_failed"
   | "unauthorized"
+  | "forbidden"
   | "not_found"
   | "conflict"
   | "already_replayed"
@@ -24,6 +25,7 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   validation_failed: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   already_replayed: 409,

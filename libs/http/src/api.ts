@@ -86,6 +86,7 @@ function successEnvelope(data: z.ZodType): z.ZodType {
 const ERROR_TEXT: Record<number, string> = {
   400: "validation_failed: details name each bad field",
   401: "unauthorized: missing or wrong API key",
+  403: "forbidden: the API key is read-only (API_KEYS entry ending in :read)",
   404: "not_found",
   409: "conflict",
   413: "payload_too_large (> 256 KB)",
@@ -100,7 +101,8 @@ function operation(spec: RouteSpec): ZodOpenApiOperationObject {
   const pathNames = [...spec.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
   const params =
     spec.params ?? (pathNames.length > 0 ? z.object(Object.fromEntries(pathNames.map((n) => [n, z.string()]))) : undefined);
-  const errors = [...new Set([400, 401, ...(spec.errors ?? [])])].sort();
+  // Any write with a read-only key is 403 forbidden (the auth middleware refuses it).
+  const errors = [...new Set([400, 401, ...(spec.method === "get" ? [] : [403]), ...(spec.errors ?? [])])].sort();
   const responses: Record<string, ZodOpenApiResponseObject> = {
     [String(status)]:
       status === 204

@@ -24,6 +24,12 @@ export interface HttpAppOptions {
   healthDetails?: () => Record<string, unknown>;
   /** Routes behind API-key auth. Unset: no authenticated routes (workers). */
   apiKeys?: readonly string[];
+  /** Keys of apiKeys that may only read (403 forbidden on any write). */
+  readOnlyKeys?: readonly string[];
+  /** POST paths that write nothing (a template preview): allowed to read-only keys. */
+  readOnlyPosts?: readonly RegExp[];
+  /** Mounted before auth: public pages that hold no data (the console's static files). */
+  publicRoutes?: (app: Express) => void;
   /** Routes behind API-key auth, registered through Api so that /openapi.json describes them. */
   routes?: (api: Api) => void;
   /** Routes mounted before the body parser (proxies that stream the body through). */
@@ -73,7 +79,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
       ...(options.metrics ? { metrics: options.metrics } : {}),
     }),
   );
-  const auth = options.apiKeys ? requireApiKey(options.apiKeys) : undefined;
+  options.publicRoutes?.(app);
+  const auth = options.apiKeys
+    ? requireApiKey(options.apiKeys, { readOnlyKeys: options.readOnlyKeys ?? [], readOnlyPosts: options.readOnlyPosts ?? [] })
+    : undefined;
   const router = express.Router();
   const api = new Api(router);
   let document: OpenApiDoc | undefined;

@@ -13,7 +13,7 @@ export type { WorkQueue, QueueType } from "./topology";
 export { AmqpConnection } from "./connection";
 export type { AmqpLogger } from "./connection";
 export { ConfirmPublisher, BrokerUnavailableError } from "./publisher";
-export type { OutgoingMessage } from "./publisher";
+export type { OutgoingMessage, PublishObserver } from "./publisher";
 export { QueueConsumer } from "./consumer";
 export { Republisher, bodyOf } from "./republish";
 export type { Failure } from "./republish";

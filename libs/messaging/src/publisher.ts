@@ -17,6 +17,13 @@ export interface OutgoingMessage {
   messageId?: string;
 }
 
+/** Told how many messages were published, confirmed and refused (nacked or unconfirmed): metrics. */
+export interface PublishObserver {
+  published(count: number): void;
+  confirmed(count: number): void;
+  refused(count: number): void;
+}
+
 /**
  * Publishes persistent JSON messages on one shared confirm channel and resolves each publish when
  * the broker confirms it. While the broker is away it fails at once (the caller's outbox keeps the
@@ -28,6 +35,7 @@ export class ConfirmPublisher {
   constructor(
     private readonly connection: AmqpConnection,
     private readonly timeoutMs = 10_000,
+    private readonly observer?: PublishObserver,
   ) {}
 
   async start(): Promise<void> {
@@ -52,6 +60,8 @@ export class ConfirmPublisher {
     const channel = this.channel;
     if (!channel) return Promise.resolve(messages.map(() => ({ status: "rejected", reason: new BrokerUnavailableError() })));
     if (messages.length === 0) return Promise.resolve([]);
+    const observer = this.observer;
+    observer?.published(messages.length);
     return new Promise((resolve) => {
       const results: (PromiseSettledResult<void> | undefined)[] = messages.map(() => undefined);
       let pending = messages.length;
@@ -61,6 +71,11 @@ export class ConfirmPublisher {
         pending -= 1;
         if (pending === 0) {
           clearTimeout(timer);
+          if (observer) {
+            const confirmed = results.filter((r) => r?.status === "fulfilled").length;
+            observer.confirmed(confirmed);
+            if (confirmed < messages.length) observer.refused(messages.length - confirmed);
+          }
           resolve(results as PromiseSettledResult<void>[]);
         }
       };

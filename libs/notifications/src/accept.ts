@@ -42,7 +42,7 @@ export type BulkItemResult =
 export interface AcceptDeps {
   users: UserDirectory;
   templates: TemplateCatalog;
-  rateLimiter: UserRateLimiter;
+  rateLimiter: Pick<UserRateLimiter, "consume" | "refund">;
   idempotency: IdempotencyCache;
   writer: AcceptWriter;
   outbox: OutboxPublisher;

@@ -1,3 +1,4 @@
+import { recordAudit, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { isUniqueViolation, newId, Prisma, type Channel, type Database, type Priority, type RoutingRule } from "@herald/db";
 import { JsonCache, type CacheLogger, type Redis } from "@herald/cache";
@@ -18,6 +19,8 @@ export interface RoutingRuleView {
 }
 
 const TTL_SECONDS = 300;
+const SYSTEM: Actor = { keyId: "system" };
+const target = (type: string) => ({ type: "routing_rule", id: type });
 const key = (type: string) => `routing-rule:${type}`;
 
 function toView(row: RoutingRule): RoutingRuleView {
@@ -99,11 +102,15 @@ export class RoutingRules {
   }
 
   /** 409 when the type already has a rule; 422 when its template cannot send on its channels. */
-  async create(input: RoutingRuleInput): Promise<RoutingRuleView> {
+  async create(input: RoutingRuleInput, actor: Actor = SYSTEM): Promise<RoutingRuleView> {
     await this.requireTemplate(input.template_id, input.channels);
-    const row = await this.db.prisma.routingRule
-      .create({
-        data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
+    const row = await this.db.prisma
+      .$transaction(async (tx) => {
+        const created = await tx.routingRule.create({
+          data: { id: newId(), eventType: input.type, templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
+        });
+        await recordAudit(tx, actor, { action: "routing_rule.create", target: target(input.type), after: toView(created) });
+        return created;
       })
       .catch((error: unknown) => {
         if (isUniqueViolation(error)) {
@@ -118,22 +125,33 @@ export class RoutingRules {
   }
 
   /** Replaces the rule's content; 404 when the type has none, 422 as for create. */
-  async update(type: string, input: RoutingRuleUpdate): Promise<RoutingRuleView> {
+  async update(type: string, input: RoutingRuleUpdate, actor: Actor = SYSTEM): Promise<RoutingRuleView> {
     if (!(await this.db.prisma.routingRule.findUnique({ where: { eventType: type }, select: { id: true } }))) throw AppError.notFound("Routing rule");
     await this.requireTemplate(input.template_id, input.channels);
-    const { count } = await this.db.prisma.routingRule.updateMany({
-      where: { eventType: type },
-      data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
+    const row = await this.db.prisma.$transaction(async (tx) => {
+      const before = await tx.routingRule.findUnique({ where: { eventType: type } });
+      if (!before) return undefined;
+      const after = await tx.routingRule.update({
+        where: { eventType: type },
+        data: { templateId: input.template_id, channels: input.channels, priority: input.priority, enabled: input.enabled, ...specColumns(input) },
+      });
+      await recordAudit(tx, actor, { action: "routing_rule.update", target: target(type), before: toView(before), after: toView(after) });
+      return after;
     });
     await this.cache.delete(key(type));
-    if (count === 0) throw AppError.notFound("Routing rule");
-    const row = await this.db.prisma.routingRule.findUniqueOrThrow({ where: { eventType: type } });
+    if (!row) throw AppError.notFound("Routing rule");
     return toView(row);
   }
 
-  async delete(type: string): Promise<void> {
-    const { count } = await this.db.prisma.routingRule.deleteMany({ where: { eventType: type } });
+  async delete(type: string, actor: Actor = SYSTEM): Promise<void> {
+    const removed = await this.db.prisma.$transaction(async (tx) => {
+      const before = await tx.routingRule.findUnique({ where: { eventType: type } });
+      if (!before) return false;
+      await tx.routingRule.delete({ where: { eventType: type } });
+      await recordAudit(tx, actor, { action: "routing_rule.delete", target: target(type), before: toView(before) });
+      return true;
+    });
     await this.cache.delete(key(type));
-    if (count === 0) throw AppError.notFound("Routing rule");
+    if (!removed) throw AppError.notFound("Routing rule");
   }
 }

@@ -158,6 +158,11 @@ export type RoutingRuleUpdate = z.infer<typeof routingRuleUpdateSchema>;
 export const listNotificationsSchema = z
   .object({
     user_id: z.string().min(1).max(255).optional().describe("The user's id or external_id"),
+    idempotency_key: idempotencyKey.optional().describe("Requests sent with this idempotency key (by any API key)"),
+    correlation_id: z.string().min(1).max(128).optional().describe("Requests with this correlation id"),
+    recipient: z.string().min(3).max(320).optional().describe("Requests to the users with this email address (ignoring case) or phone number"),
+    provider_message_id: z.string().min(1).max(255).optional().describe("The request whose delivery the provider knows by this id"),
+    template_id: z.string().min(1).max(128).optional().describe("Requests of this template"),
     status: z.enum(DELIVERY_STATUSES).optional().describe("Requests with a delivery in this status"),
     channel: z.enum(CHANNELS).optional().describe("Requests with a delivery on this channel"),
     from: z.iso.datetime({ offset: true }).optional().describe("Created at or after (ISO 8601)"),

@@ -1,5 +1,5 @@
 import { AppError } from "@herald/errors";
-import { isUuid, type Channel, type Database, type DeliveryStatus, type Prisma } from "@herald/db";
+import { isUuid, uuidv7Floor, type Channel, type Database, type DeliveryStatus, type Prisma } from "@herald/db";
 import type { UserDirectory } from "@herald/users";
 
 export interface DeliveryView {
@@ -80,6 +80,12 @@ type RequestRow = Prisma.NotificationRequestGetPayload<{ include: typeof include
 export interface ListFilter {
   /** The user's id or external_id. */
   userId?: string;
+  idempotencyKey?: string;
+  correlationId?: string;
+  /** An email address (any case) or a phone number: the requests of the users with it. */
+  recipient?: string;
+  providerMessageId?: string;
+  templateId?: string;
   status?: DeliveryStatus;
   channel?: Channel;
   /** created_at >= from */
@@ -109,24 +115,77 @@ export class NotificationQueries {
   /**
    * Requests, newest first, with their deliveries. `status` and `channel` match requests that have
    * a delivery with that status on that channel. `next` is the id to continue before, if more remain.
+   * The ids of the page come from one statement whose every filter has an index (searchStatement);
+   * the page is then read with its deliveries and attempts.
    */
   async list(filter: ListFilter): Promise<{ requests: RequestView[]; next: string | undefined }> {
-    const where: Prisma.NotificationRequestWhereInput = {};
+    let userIds: string[] | undefined;
     if (filter.userId !== undefined) {
       const user = await this.users?.find(filter.userId);
       const id = user?.id ?? (isUuid(filter.userId) ? filter.userId : undefined);
       if (!id) return { requests: [], next: undefined };
-      where.userId = id;
+      userIds = [id];
     }
-    if (filter.from || filter.to) where.createdAt = { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) };
-    if (filter.before) where.id = { lt: filter.before };
-    if (filter.status || filter.channel) {
-      where.deliveries = { some: { ...(filter.status ? { status: filter.status } : {}), ...(filter.channel ? { channel: filter.channel } : {}) } };
+    if (filter.recipient !== undefined) {
+      const { rows } = await this.db.pool.query<{ id: string }>(RECIPIENT_SQL, [likeLiteral(filter.recipient), filter.recipient]);
+      const ids = rows.map((r) => r.id).filter((id) => !userIds || userIds.includes(id));
+      if (ids.length === 0) return { requests: [], next: undefined };
+      userIds = ids;
     }
-    const rows = await this.db.prisma.notificationRequest.findMany({ where, include, orderBy: { id: "desc" }, take: filter.limit + 1 });
-    const page = rows.slice(0, filter.limit);
-    return { requests: page.map(toRequestView), next: rows.length > filter.limit ? page[page.length - 1]?.id : undefined };
+    const statement = searchStatement(filter, userIds);
+    const { rows: found } = await this.db.pool.query<{ id: string }>(statement.text, statement.values);
+    const ids = found.slice(0, filter.limit).map((r) => r.id);
+    const rows = ids.length === 0 ? [] : await this.db.prisma.notificationRequest.findMany({ where: { id: { in: ids } }, include, orderBy: { id: "desc" } });
+    return { requests: rows.map(toRequestView), next: found.length > filter.limit ? ids[ids.length - 1] : undefined };
   }
+}
+
+/** The users an email address (any case: the trigram index of users.email) or a phone number belongs to. */
+export const RECIPIENT_SQL = `SELECT id FROM users WHERE (email ILIKE $1) OR phone = $2 LIMIT 1000`;
+
+/** An ILIKE pattern matching `value` literally. */
+function likeLiteral(value: string): string {
+  return value.replace(/[\\%_]/g, "\\$&");
+}
+
+/** Clock slack between the id a gateway makes and PostgreSQL's created_at, for the primary-key bound of from/to. */
+const ID_SLACK_MS = 5 * 60_000;
+
+/**
+ * The statement that finds one page of request ids (limit + 1 of them, newest first). Each filter
+ * is an index: user_id (user_id, created_at), idempotency_key, correlation_id, template_id
+ * (template_id, id), provider_message_id on deliveries, status and channel through deliveries'
+ * (status, release_at) and (channel, status) indexes, and from/to/cursor through the primary key
+ * (UUIDv7 ids are time-ordered). The EXPLAIN test in search.int.test.ts holds it to that.
+ */
+export function searchStatement(filter: ListFilter, userIds?: string[]): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where: string[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (userIds) where.push(userIds.length === 1 ? `r.user_id = ${param(userIds[0])}::uuid` : `r.user_id = ANY(${param(userIds)}::uuid[])`);
+  if (filter.idempotencyKey !== undefined) where.push(`r.idempotency_key = ${param(filter.idempotencyKey)}`);
+  if (filter.correlationId !== undefined) where.push(`r.correlation_id = ${param(filter.correlationId)}`);
+  if (filter.templateId !== undefined) where.push(`r.template_id = ${param(filter.templateId)}`);
+  if (filter.providerMessageId !== undefined) {
+    where.push(`r.id IN (SELECT d.request_id FROM deliveries d WHERE d.provider_message_id = ${param(filter.providerMessageId)})`);
+  }
+  if (filter.from) {
+    where.push(`r.created_at >= ${param(filter.from)}`, `r.id >= ${param(uuidv7Floor(new Date(filter.from.getTime() - ID_SLACK_MS)))}::uuid`);
+  }
+  if (filter.to) where.push(`r.created_at < ${param(filter.to)}`, `r.id < ${param(uuidv7Floor(new Date(filter.to.getTime() + ID_SLACK_MS)))}::uuid`);
+  if (filter.before) where.push(`r.id < ${param(filter.before)}::uuid`);
+  if (filter.status || filter.channel) {
+    const on = [
+      ...(filter.status ? [`d.status = ${param(filter.status)}::"DeliveryStatus"`] : []),
+      ...(filter.channel ? [`d.channel = ${param(filter.channel)}::"Channel"`] : []),
+    ];
+    where.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.request_id = r.id AND ${on.join(" AND ")})`);
+  }
+  const text = `SELECT r.id FROM notification_requests r${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY r.id DESC LIMIT ${param(filter.limit + 1)}`;
+  return { text, values };
 }
 
 function toRequestView(row: RequestRow): RequestView {

@@ -1,5 +1,6 @@
+import { recordAudit, recordAuditSql, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
-import { isUuid, newId, type Database, type Prisma } from "@herald/db";
+import { isUuid, newId, withTransaction, type Database, type Prisma } from "@herald/db";
 import { DEFAULT_KEEP_PREVIOUS_MS, newWebhookSecret } from "@herald/users";
 import type { CreateEndpointInput, UpdateEndpointInput } from "./schemas";
 
@@ -46,14 +47,23 @@ function toView(row: EndpointRow, pending: number): EndpointView {
   };
 }
 
-/** /webhook-endpoints: the subscriptions to status events. */
+const SYSTEM: Actor = { keyId: "system" };
+const target = (id: string) => ({ type: "webhook_endpoint", id });
+/** What the audit log keeps of an endpoint: its settings, never its secret. */
+const audited = (row: EndpointRow) => ({ url: row.url, events: row.events, description: row.description, enabled: row.enabled });
+
+/** /webhook-endpoints: the subscriptions to status events; every write is audited in its transaction. */
 export class WebhookEndpoints {
   constructor(private readonly db: Database) {}
 
-  async create(input: CreateEndpointInput): Promise<CreatedEndpoint> {
+  async create(input: CreateEndpointInput, actor: Actor = SYSTEM): Promise<CreatedEndpoint> {
     const secret = newWebhookSecret();
-    const row = await this.db.prisma.webhookEndpoint.create({
-      data: { id: newId(), url: input.url, events: input.events, description: input.description ?? null, secret },
+    const row = await this.db.prisma.$transaction(async (tx) => {
+      const created = await tx.webhookEndpoint.create({
+        data: { id: newId(), url: input.url, events: input.events, description: input.description ?? null, secret },
+      });
+      await recordAudit(tx, actor, { action: "webhook_endpoint.create", target: target(created.id), after: audited(created) });
+      return created;
     });
     return { ...toView(row, 0), secret };
   }
@@ -77,7 +87,7 @@ export class WebhookEndpoints {
   }
 
   /** Fields left out keep their values. `enabled: true` re-enables it and clears its failure streak. */
-  async update(id: string, input: UpdateEndpointInput): Promise<EndpointView> {
+  async update(id: string, input: UpdateEndpointInput, actor: Actor = SYSTEM): Promise<EndpointView> {
     await this.get(id);
     const data: Prisma.WebhookEndpointUpdateInput = {};
     if (input.url !== undefined) data.url = input.url;
@@ -85,32 +95,54 @@ export class WebhookEndpoints {
     if (input.description !== undefined) data.description = input.description;
     if (input.enabled === true) Object.assign(data, { enabled: true, disabledReason: null, failingSince: null });
     if (input.enabled === false) Object.assign(data, { enabled: false, disabledReason: "disabled through the API" });
-    await this.db.prisma.webhookEndpoint.update({ where: { id }, data });
+    await this.db.prisma.$transaction(async (tx) => {
+      const before = await tx.webhookEndpoint.findUniqueOrThrow({ where: { id } });
+      const after = await tx.webhookEndpoint.update({ where: { id }, data });
+      await recordAudit(tx, actor, { action: "webhook_endpoint.update", target: target(id), before: audited(before), after: audited(after) });
+    });
     return this.get(id);
   }
 
   /** Deletes the endpoint and every event still waiting for it. */
-  async delete(id: string): Promise<void> {
-    const { count } = isUuid(id) ? await this.db.prisma.webhookEndpoint.deleteMany({ where: { id } }) : { count: 0 };
-    if (count === 0) throw AppError.notFound("Webhook endpoint");
+  async delete(id: string, actor: Actor = SYSTEM): Promise<void> {
+    const removed =
+      isUuid(id) &&
+      (await this.db.prisma.$transaction(async (tx) => {
+        const before = await tx.webhookEndpoint.findUnique({ where: { id } });
+        if (!before) return false;
+        await tx.webhookEndpoint.delete({ where: { id } });
+        await recordAudit(tx, actor, { action: "webhook_endpoint.delete", target: target(id), before: audited(before) });
+        return true;
+      }));
+    if (!removed) throw AppError.notFound("Webhook endpoint");
   }
 
   /**
    * A new signing secret; the replaced one keeps signing (a second signature) for
    * `keepPreviousForMs`, 0 ends it at once.
    */
-  async rotateSecret(id: string, keepPreviousForMs = DEFAULT_KEEP_PREVIOUS_MS): Promise<{ id: string; secret: string; previous_secret_expires_at: string | null }> {
+  async rotateSecret(
+    id: string,
+    keepPreviousForMs = DEFAULT_KEEP_PREVIOUS_MS,
+    actor: Actor = SYSTEM,
+  ): Promise<{ id: string; secret: string; previous_secret_expires_at: string | null }> {
     if (!isUuid(id)) throw AppError.notFound("Webhook endpoint");
     const secret = newWebhookSecret();
-    const { rows } = await this.db.pool.query<{ expires: Date | null }>(
-      `UPDATE webhook_endpoints
-          SET secret_previous = CASE WHEN $3::float8 > 0 THEN secret END,
-              secret_previous_expires_at = CASE WHEN $3::float8 > 0 THEN now() + make_interval(secs => $3::float8 / 1000) END,
-              secret = $2, updated_at = now()
-        WHERE id = $1
-      RETURNING secret_previous_expires_at AS expires`,
-      [id, secret, keepPreviousForMs],
-    );
+    const rows = await withTransaction(this.db.pool, async (client) => {
+      const { rows: rotated } = await client.query<{ expires: Date | null }>(
+        `UPDATE webhook_endpoints
+            SET secret_previous = CASE WHEN $3::float8 > 0 THEN secret END,
+                secret_previous_expires_at = CASE WHEN $3::float8 > 0 THEN now() + make_interval(secs => $3::float8 / 1000) END,
+                secret = $2, updated_at = now()
+          WHERE id = $1
+        RETURNING secret_previous_expires_at AS expires`,
+        [id, secret, keepPreviousForMs],
+      );
+      if (rotated.length > 0) {
+        await recordAuditSql(client, actor, { action: "webhook_endpoint.secret.rotate", target: target(id), after: { keep_previous_for_ms: keepPreviousForMs } });
+      }
+      return rotated;
+    });
     if (rows.length === 0) throw AppError.notFound("Webhook endpoint");
     return { id, secret, previous_secret_expires_at: rows[0]!.expires?.toISOString() ?? null };
   }

@@ -10,7 +10,7 @@ export type { TemplateProblem } from "./mustache";
 export { renderVersion } from "./render";
 export { renderJson } from "./json";
 export type { RenderedMessage } from "./render";
-export { createTemplateSchema, updateTemplateSchema, variantContentSchema, previewSchema, templateIdSchema, languageSchema } from "./schemas";
+export { createTemplateSchema, updateTemplateSchema, variantContentSchema, previewSchema, templateIdSchema, languageSchema, TEMPLATE_PREVIEW_PATH } from "./schemas";
 export type { CreateTemplateInput, UpdateTemplateInput, VariantContent, PreviewInput } from "./schemas";
 export type { TemplateView, TemplateVersionView } from "./view";
 export { WELCOME_EMAIL } from "./samples";

@@ -5,7 +5,8 @@ import { missingVariables } from "./mustache";
 import { renderVersion } from "./render";
 import type { PreviewInput } from "./schemas";
 import { smsSegments, type SmsSegments } from "./sms";
-import { isJsonChannel, textWarnings, type ContentWarning } from "./validate";
+import { isJsonChannel, textWarnings, validateContent, type ContentWarning } from "./validate";
+import type { TemplateVersionView } from "./view";
 
 /** What a send with these variables would carry, without sending it. */
 export interface Preview {
@@ -39,11 +40,12 @@ export async function previewTemplate(catalog: TemplateCatalog, templateId: stri
   if (!channel) {
     throw AppError.validation([{ field: "channel", message: `is required: template ${templateId} has ${channels.join(", ")} variants` }]);
   }
-  const version = await catalog.resolve(templateId, channel, [input.language], input.template_version);
-  if (!version) {
+  const stored = await catalog.resolve(templateId, channel, [input.language], input.template_version);
+  if (!stored) {
     const pinned = input.template_version ? ` version ${input.template_version}` : "";
     throw AppError.notFound(`Template ${templateId}${pinned} for ${channel}${input.language ? ` in ${input.language} or ${template.default_language}` : ""}`);
   }
+  const version = input.draft ? withDraft(stored, input.draft) : stored;
   const missing = missingVariables(version.variables, input.variables);
   if (missing.length > 0) {
     throw new AppError(
@@ -76,4 +78,28 @@ export async function previewTemplate(catalog: TemplateCatalog, templateId: stri
     }
   }
   return { preview, warnings };
+}
+
+/** The stored version with unsaved content in its place, checked as a PUT of it would be (400 naming each problem). */
+function withDraft(stored: TemplateVersionView, draft: NonNullable<PreviewInput["draft"]>): TemplateVersionView {
+  const merged: TemplateVersionView = {
+    ...stored,
+    subject: draft.subject ?? null,
+    body_text: draft.body_text,
+    body_html: draft.body_html ?? null,
+    title: draft.title ?? null,
+    variables: draft.variables ?? stored.variables,
+  };
+  validateContent({
+    channel: merged.channel,
+    language: merged.language,
+    body_text: merged.body_text,
+    variables: merged.variables,
+    ...(merged.subject !== null ? { subject: merged.subject } : {}),
+    ...(merged.body_html !== null ? { body_html: merged.body_html } : {}),
+    ...(merged.title !== null ? { title: merged.title } : {}),
+    ...(merged.data ? { data: merged.data } : {}),
+    ...(merged.image ? { image: merged.image } : {}),
+  });
+  return merged;
 }

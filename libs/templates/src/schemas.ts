@@ -39,6 +39,17 @@ export const previewSchema = z
     language: languageTag.optional(),
     template_version: z.number().int().positive().optional(),
     variables: z.record(z.string(), z.unknown()).default({}),
+    draft: z
+      .object({
+        subject: z.string().max(998).optional(),
+        body_text: z.string().min(1).max(100_000),
+        body_html: z.string().max(200_000).optional(),
+        title: z.string().max(500).optional(),
+        variables: z.array(variableName).max(200).optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Unsaved content rendered in place of the stored version's (a live preview while editing); checked like a PUT"),
   })
   .strict();
 
@@ -47,3 +58,6 @@ export type PreviewInput = z.infer<typeof previewSchema>;
 export type CreateTemplateInput = z.infer<typeof createTemplateSchema>;
 export type UpdateTemplateInput = z.infer<typeof updateTemplateSchema>;
 export { templateId as templateIdSchema, languageTag as languageSchema };
+
+/** POST /templates/:template_id/preview renders and writes nothing: read-only keys may call it. */
+export const TEMPLATE_PREVIEW_PATH = /^\/templates\/[^/]+\/preview$/;

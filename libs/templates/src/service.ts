@@ -1,3 +1,4 @@
+import { recordAudit, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { isUniqueViolation, newId, type Channel, type Database, Prisma } from "@herald/db";
 import type { TemplateCatalog } from "./catalog";
@@ -23,7 +24,16 @@ function versionData(templateId: string, content: VariantContent, version: numbe
   };
 }
 
-/** The write side of templates: every change makes a new immutable version and invalidates the cache. */
+/** Writes made by the platform itself (the launcher's seed), not through the API with a key. */
+const SYSTEM: Actor = { keyId: "system" };
+
+/** The target of a variant's audit entry: template_id/channel/language. */
+const variantTarget = (templateId: string, channel: Channel, language: string) => ({ type: "template", id: `${templateId}/${channel}/${language}` });
+
+/**
+ * The write side of templates: every change makes a new immutable version, is recorded in the
+ * audit log in the same transaction, and invalidates the cache.
+ */
 export class TemplateService {
   constructor(
     private readonly db: Database,
@@ -37,7 +47,7 @@ export class TemplateService {
    * revives a deleted one, so of concurrent creates of one variant exactly one gets its row and
    * the others see the conflict (a unique violation anywhere is answered 409 too).
    */
-  async create(input: CreateTemplateInput): Promise<TemplateVersionView> {
+  async create(input: CreateTemplateInput, actor: Actor = SYSTEM): Promise<TemplateVersionView> {
     validateContent(input);
     const { template_id: templateId } = input;
     const conflict = () =>
@@ -60,7 +70,9 @@ export class TemplateService {
           RETURNING current_version`;
         const version = variant[0]?.current_version;
         if (version === undefined) throw conflict();
-        return tx.templateVersion.create({ data: versionData(templateId, input, version) });
+        const created = await tx.templateVersion.create({ data: versionData(templateId, input, version) });
+        await recordAudit(tx, actor, { action: "template.create", target: variantTarget(templateId, input.channel, input.language), after: toVersionView(created) });
+        return created;
       })
       .catch((error: unknown) => {
         throw isUniqueViolation(error) ? conflict() : error;
@@ -70,7 +82,7 @@ export class TemplateService {
   }
 
   /** A new version of an existing variant. */
-  async update(templateId: string, input: UpdateTemplateInput): Promise<TemplateVersionView> {
+  async update(templateId: string, input: UpdateTemplateInput, actor: Actor = SYSTEM): Promise<TemplateVersionView> {
     validateContent(input);
     const row = await this.db.prisma.$transaction(async (tx) => {
       const variantKey = { templateId, channel: input.channel, language: input.language };
@@ -83,7 +95,17 @@ export class TemplateService {
         data: { currentVersion: { increment: 1 } },
       });
       if (input.name) await tx.template.update({ where: { id: templateId }, data: { name: input.name } });
-      return tx.templateVersion.create({ data: versionData(templateId, input, currentVersion) });
+      const previous = await tx.templateVersion.findUnique({
+        where: { templateId_channel_language_version: { ...variantKey, version: currentVersion - 1 } },
+      });
+      const created = await tx.templateVersion.create({ data: versionData(templateId, input, currentVersion) });
+      await recordAudit(tx, actor, {
+        action: "template.update",
+        target: variantTarget(templateId, input.channel, input.language),
+        ...(previous ? { before: toVersionView(previous) } : {}),
+        after: toVersionView(created),
+      });
+      return created;
     });
     await this.catalog.invalidate(templateId);
     return toVersionView(row);
@@ -105,15 +127,15 @@ export class TemplateService {
    * template_in_use, naming the routing rules, when a rule would be left sending on a channel that
    * has no variant any more; `force` deletes anyway (those events then answer 422).
    */
-  async delete(templateId: string, filter: { channel?: Channel; language?: string; force?: boolean } = {}): Promise<void> {
+  async delete(templateId: string, filter: { channel?: Channel; language?: string; force?: boolean } = {}, actor: Actor = SYSTEM): Promise<void> {
     const now = new Date();
     const deleted = await this.db.prisma.$transaction(async (tx) => {
       const where = { templateId, deletedAt: null, ...(filter.channel ? { channel: filter.channel } : {}), ...(filter.language ? { language: filter.language } : {}) };
-      const going = await tx.templateVariant.findMany({ where, select: { channel: true } });
+      const doomed = await tx.templateVariant.findMany({ where, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
       const { count } = await tx.templateVariant.updateMany({ where, data: { deletedAt: now } });
       const live = await tx.templateVariant.findMany({ where: { templateId, deletedAt: null }, select: { channel: true } });
       if (count > 0 && live.length === 0) await tx.template.update({ where: { id: templateId }, data: { deletedAt: now } });
-      const gone = new Set(going.map((v) => v.channel).filter((c) => !live.some((v) => v.channel === c)));
+      const gone = new Set(doomed.map((v) => v.channel).filter((c) => !live.some((v) => v.channel === c)));
       if (gone.size > 0 && !filter.force) {
         const rules = await tx.routingRule.findMany({ where: { templateId }, select: { eventType: true, channels: true }, orderBy: { eventType: "asc" } });
         const broken = rules.flatMap((r) => r.channels.filter((c) => gone.has(c)).map((channel) => ({ rule: r.eventType, channel })));
@@ -125,6 +147,15 @@ export class TemplateService {
           );
         }
       }
+      await recordAudit(
+        tx,
+        actor,
+        ...doomed.map((v) => ({
+          action: "template.delete",
+          target: variantTarget(templateId, v.channel, v.language),
+          ...(v.versions[0] ? { before: toVersionView(v.versions[0]) } : {}),
+        })),
+      );
       return count;
     });
     await this.catalog.invalidate(templateId);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ensureDatabase, ensureManagementPlugin, ensureServices, migrate } from "@herald/devstack";
 import { processEnv } from "@herald/config";
+import { ensureChromium, ensureConsoleBuilt } from "./browser";
 import { baseUrls, ROOT, templateDatabaseName, withDatabase } from "./names";
 
 const quiet = { info: () => undefined, warn: (m: string, meta?: unknown) => console.warn(m, meta ?? "") };
@@ -20,4 +21,7 @@ export default async function globalSetup(): Promise<void> {
   const template = withDatabase(urls.databaseUrl, templateDatabaseName());
   await ensureDatabase(template);
   await migrate(template, ROOT, env);
+  // The console's browser test: Debian's chromium and the console's build.
+  ensureChromium();
+  ensureConsoleBuilt();
 }

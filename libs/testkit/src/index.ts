@@ -14,3 +14,4 @@ export type { FcmBehaviour, FcmReceived, FakeServiceAccount } from "./fake-fcm";
 export { FakeTwilio } from "./fake-twilio";
 export type { TwilioBehaviour, TwilioReceived } from "./fake-twilio";
 export { loopbackOnly, isLoopback } from "./loopback-only";
+export { CHROMIUM, CHROMIUM_ARGS, ensureChromium, ensureConsoleBuilt, freshProfile } from "./browser";

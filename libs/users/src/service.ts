@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { eraseContactData, recordAudit, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { newId, isUniqueViolation, type Database, Prisma } from "@herald/db";
 import { registerDevice, type Registration } from "./devices";
@@ -59,14 +60,24 @@ function withSecret(profile: UserProfile, secret: string | undefined): UserWithS
   return secret ? { ...profile, webhook_secret: secret } : profile;
 }
 
-/** The write side of users: every change goes through here and invalidates the cache. */
+/** Writes made by the platform itself (the launcher's seed), not through the API with a key. */
+const SYSTEM: Actor = { keyId: "system" };
+const target = (id: string) => ({ type: "user", id });
+type Tx = Prisma.TransactionClient;
+/** The user as its audit entries show it (the API's view; the webhook secret is never in it). */
+const snapshot = async (tx: Tx, id: string) => {
+  const row = await tx.user.findUnique({ where: { id }, include });
+  return row ? toProfile(row) : undefined;
+};
+
+/** The write side of users: every change goes through here, is audited in its transaction, and invalidates the cache. */
 export class UserService {
   constructor(
     private readonly db: Database,
     private readonly directory: UserDirectory,
   ) {}
 
-  async create(input: CreateUserInput): Promise<UserWithSecret> {
+  async create(input: CreateUserInput, actor: Actor = SYSTEM): Promise<UserWithSecret> {
     const id = newId();
     const prefs = input.preferences ?? {};
     const secret = input.webhook_url ? newWebhookSecret() : undefined;
@@ -89,7 +100,9 @@ export class UserService {
           },
         });
         if (prefs.push_token) moved = (await registerDevice(tx, id, prefs.push_token, prefs.push_platform ?? "android")).previousOwner;
-        return tx.user.findUniqueOrThrow({ where: { id }, include });
+        const created = await tx.user.findUniqueOrThrow({ where: { id }, include });
+        await recordAudit(tx, actor, { action: "user.create", target: target(id), after: toProfile(created) });
+        return created;
       })
       .catch(writeError);
     await this.directory.invalidate(row.id, row.externalId, moved?.id, moved?.externalId);
@@ -124,7 +137,7 @@ export class UserService {
    * Fields left out keep their values; null clears. A webhook_url given to a user without a signing
    * secret makes one (answered once, here); clearing webhook_url clears the secret with it.
    */
-  async update(ref: string, input: UpdateUserInput): Promise<UserWithSecret> {
+  async update(ref: string, input: UpdateUserInput, actor: Actor = SYSTEM): Promise<UserWithSecret> {
     const current = await this.requireRow(ref);
     const data: Prisma.UserUncheckedUpdateInput = {};
     if (input.external_id !== undefined) data.externalId = input.external_id;
@@ -139,6 +152,7 @@ export class UserService {
     let secret: string | undefined;
     const row = await this.db.prisma
       .$transaction(async (tx) => {
+        const before = await snapshot(tx, current.id);
         await tx.user.update({ where: { id: current.id, deletedAt: null }, data });
         if (input.webhook_url) {
           // Only where there is none yet, in the same statement, so two concurrent PATCHes cannot
@@ -147,20 +161,26 @@ export class UserService {
           const { count } = await tx.user.updateMany({ where: { id: current.id, webhookSecret: null }, data: { webhookSecret: candidate } });
           if (count === 1) secret = candidate;
         }
-        return tx.user.findUniqueOrThrow({ where: { id: current.id }, include });
+        const after = await tx.user.findUniqueOrThrow({ where: { id: current.id }, include });
+        await recordAudit(tx, actor, { action: "user.update", target: target(current.id), before, after: { ...toProfile(after), ...(secret ? { webhook_secret: "(made; shown once in the answer)" } : {}) } });
+        return after;
       })
       .catch(writeError);
     await this.directory.invalidate(current.id, current.externalId, row.externalId);
     return withSecret(toProfile(row), secret);
   }
 
-  /** Erases contact data, the webhook secret and devices; the id stays so that past notifications keep their owner. */
-  async delete(ref: string): Promise<void> {
+  /**
+   * Erases contact data, the webhook secret and devices; the id stays so that past notifications
+   * keep their owner. The contact data also leaves the user's earlier audit entries.
+   */
+  async delete(ref: string, actor: Actor = SYSTEM): Promise<void> {
     const current = await this.requireRow(ref);
     await this.db.prisma
-      .$transaction([
-        this.db.prisma.device.deleteMany({ where: { userId: current.id } }),
-        this.db.prisma.user.update({
+      .$transaction(async (tx) => {
+        const before = await snapshot(tx, current.id);
+        await tx.device.deleteMany({ where: { userId: current.id } });
+        await tx.user.update({
           where: { id: current.id, deletedAt: null },
           data: {
             deletedAt: new Date(),
@@ -174,8 +194,14 @@ export class UserService {
             webhookSecretPreviousExpiresAt: null,
             slackWebhookUrl: null,
           },
-        }),
-      ])
+        });
+        await eraseContactData(tx, current.id);
+        await recordAudit(tx, actor, {
+          action: "user.delete",
+          target: target(current.id),
+          ...(before ? { before: { id: before.id, external_id: before.external_id, devices: before.devices.length } } : {}),
+        });
+      })
       .catch(writeError);
     await this.directory.invalidate(current.id, current.externalId);
   }
@@ -185,12 +211,13 @@ export class UserService {
   }
 
   /** Fields left out keep their values. `push_token` registers a device (the original API's way). */
-  async putPreferences(ref: string, input: PreferencesInput): Promise<UserProfile> {
+  async putPreferences(ref: string, input: PreferencesInput, actor: Actor = SYSTEM): Promise<UserProfile> {
     const current = await this.requireRow(ref);
     const columns = preferenceColumns(input);
     let moved: Owner;
     const row = await this.db.prisma
       .$transaction(async (tx) => {
+        const before = await snapshot(tx, current.id);
         await tx.preferences.upsert({
           where: { userId: current.id },
           create: { userId: current.id, ...(columns as Prisma.PreferencesCreateWithoutUserInput) },
@@ -203,7 +230,14 @@ export class UserService {
           });
         }
         if (input.push_token) moved = (await registerDevice(tx, current.id, input.push_token, input.push_platform ?? "android")).previousOwner;
-        return tx.user.findUniqueOrThrow({ where: { id: current.id }, include });
+        const after = await tx.user.findUniqueOrThrow({ where: { id: current.id }, include });
+        await recordAudit(tx, actor, {
+          action: "user.preferences.update",
+          target: target(current.id),
+          ...(before ? { before: { preferences: before.preferences, devices: before.devices } } : {}),
+          after: { preferences: toProfile(after).preferences, devices: toProfile(after).devices },
+        });
+        return after;
       })
       .catch(writeError);
     await this.directory.invalidate(current.id, current.externalId, moved?.id, moved?.externalId);
@@ -214,14 +248,22 @@ export class UserService {
    * Registers a push token (idempotent: `created` is false when the user already had it). A token
    * another user had moves to this one, and both users' cached profiles are invalidated.
    */
-  async addDevice(ref: string, input: DeviceInput): Promise<Registration> {
+  async addDevice(ref: string, input: DeviceInput, actor: Actor = SYSTEM): Promise<Registration> {
     const current = await this.requireRow(ref);
     const registration = await this.db.prisma
       .$transaction(async (tx) => {
         // Lock the user row: a concurrent DELETE of the user cannot slip in between.
         const locked = await tx.user.updateMany({ where: { id: current.id, deletedAt: null }, data: { updatedAt: new Date() } });
         if (locked.count === 0) throw AppError.notFound("User");
-        return registerDevice(tx, current.id, input.token, input.platform);
+        const registration = await registerDevice(tx, current.id, input.token, input.platform);
+        if (registration.created) {
+          await recordAudit(tx, actor, {
+            action: "user.device.add",
+            target: target(current.id),
+            after: { token: input.token, platform: input.platform, ...(registration.previousOwner ? { moved_from_user: registration.previousOwner.id } : {}) },
+          });
+        }
+        return registration;
       })
       .catch(writeError);
     const moved = registration.previousOwner;
@@ -230,9 +272,15 @@ export class UserService {
   }
 
   /** DELETE /users/:id/devices/:token: 404 when the user (or that token of theirs) does not exist. */
-  async deleteDevice(ref: string, token: string): Promise<void> {
+  async deleteDevice(ref: string, token: string, actor: Actor = SYSTEM): Promise<void> {
     const current = await this.requireRow(ref);
-    const { count } = await this.db.prisma.device.deleteMany({ where: { userId: current.id, token } });
+    const count = await this.db.prisma.$transaction(async (tx) => {
+      const removed = await tx.device.findFirst({ where: { userId: current.id, token } });
+      if (!removed) return 0;
+      await tx.device.delete({ where: { token } });
+      await recordAudit(tx, actor, { action: "user.device.remove", target: target(current.id), before: { token, platform: removed.platform } });
+      return 1;
+    });
     await this.directory.invalidate(current.id, current.externalId);
     if (count === 0) throw AppError.notFound("Device");
   }
@@ -261,23 +309,29 @@ export class UserService {
    * receiver can switch to the new secret without refusing anything; 0 ends it at once.
    * 409 without a webhook_url.
    */
-  async rotateWebhookSecret(ref: string, keepPreviousForMs = DEFAULT_KEEP_PREVIOUS_MS): Promise<RotatedSecret> {
+  async rotateWebhookSecret(ref: string, keepPreviousForMs = DEFAULT_KEEP_PREVIOUS_MS, actor: Actor = SYSTEM): Promise<RotatedSecret> {
     const current = await this.requireRow(ref);
     if (!current.webhookUrl) {
       throw new AppError("conflict", "The user has no webhook_url; set one with PATCH /users/:id first", [{ field: "webhook_url", message: "is not set" }]);
     }
     const secret = newWebhookSecret();
-    // One statement: the previous secret is the one this replaces, whatever rotated meanwhile.
-    const { rows } = await this.db.pool.query<{ expires: Date | null }>(
-      `UPDATE users
-          SET webhook_secret_previous = CASE WHEN $3::float8 > 0 THEN webhook_secret END,
-              webhook_secret_previous_expires_at = CASE WHEN $3::float8 > 0 AND webhook_secret IS NOT NULL
-                                                        THEN now() + make_interval(secs => $3::float8 / 1000) END,
-              webhook_secret = $2, updated_at = now()
-        WHERE id = $1 AND deleted_at IS NULL
-      RETURNING webhook_secret_previous_expires_at AS expires`,
-      [current.id, secret, keepPreviousForMs],
-    );
+    // One statement: the previous secret is the one this replaces, whatever rotated meanwhile;
+    // audited in the same transaction.
+    const rows = await this.db.prisma
+      .$transaction(async (tx) => {
+        const updated = await tx.$queryRaw<{ expires: Date | null }[]>`UPDATE users
+            SET webhook_secret_previous = CASE WHEN ${keepPreviousForMs}::float8 > 0 THEN webhook_secret END,
+                webhook_secret_previous_expires_at = CASE WHEN ${keepPreviousForMs}::float8 > 0 AND webhook_secret IS NOT NULL
+                                                          THEN now() + make_interval(secs => ${keepPreviousForMs}::float8 / 1000) END,
+                webhook_secret = ${secret}, updated_at = now()
+          WHERE id = ${current.id}::uuid AND deleted_at IS NULL
+        RETURNING webhook_secret_previous_expires_at AS expires`;
+        if (updated.length > 0) {
+          await recordAudit(tx, actor, { action: "user.webhook_secret.rotate", target: target(current.id), after: { keep_previous_for_ms: keepPreviousForMs } });
+        }
+        return updated;
+      })
+      .catch(writeError);
     if (rows.length === 0) throw AppError.notFound("User");
     await this.directory.invalidate(current.id, current.externalId);
     return { id: current.id, webhook_secret: secret, previous_secret_expires_at: rows[0]!.expires?.toISOString() ?? null };

@@ -1,5 +1,5 @@
 import { bulkReplaySchema, deadLetterIdSchema, DeadLetterQueries, DeadLetterReplayer, listDeadLettersSchema } from "@herald/dlq";
-import { send, type Api } from "@herald/http";
+import { actorOf, send, type Api } from "@herald/http";
 import type { OutboxPublisher } from "@herald/messaging";
 import { UserRateLimiter } from "@herald/resilience";
 import type { Runtime } from "@herald/runtime";
@@ -38,7 +38,7 @@ export function dlqRoutes(api: Api, { db, redis, logger, config }: Runtime, outb
       status: 202,
     },
     async ({ body, res }) => {
-      const answer = await replayer.replayMatching(body);
+      const answer = await replayer.replayMatching(body, actorOf(res));
       send(res, answer, { status: 202, message: `Replayed ${answer.replayed}, ${answer.remaining} remaining` });
     },
   );
@@ -70,7 +70,7 @@ export function dlqRoutes(api: Api, { db, redis, logger, config }: Runtime, outb
       errors: [404, 409],
     },
     async ({ params, res }) => {
-      send(res, await replayer.replay(params.id), { status: 202, message: "Replayed" });
+      send(res, await replayer.replay(params.id, actorOf(res)), { status: 202, message: "Replayed" });
     },
   );
 
@@ -85,7 +85,7 @@ export function dlqRoutes(api: Api, { db, redis, logger, config }: Runtime, outb
       errors: [404],
     },
     async ({ params, res }) => {
-      await queries.remove(params.id);
+      await queries.remove(params.id, actorOf(res));
       res.status(204).end();
     },
   );

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeCursor, encodeCursor } from "@herald/db";
-import { send, type Api } from "@herald/http";
+import { actorOf, send, type Api } from "@herald/http";
 import { eventSchema, eventTypeSchema, routingRuleSchema, routingRuleUpdateSchema, type EventService, type RoutingRules } from "@herald/notifications";
 import { acceptContext, sendAccepted } from "./notifications";
 
@@ -44,7 +44,7 @@ export function eventRoutes(api: Api, events: EventService, rules: RoutingRules)
       status: 201,
       errors: [409, 422],
     },
-    async ({ body, res }) => send(res, await rules.create(body), { status: 201, message: "Routing rule created" }),
+    async ({ body, res }) => send(res, await rules.create(body, actorOf(res)), { status: 201, message: "Routing rule created" }),
   );
 
   api.route({ method: "get", path: "/routing-rules", tag: TAG, summary: "Routing rules, by type", query: listQuery }, async ({ query, res }) => {
@@ -69,13 +69,13 @@ export function eventRoutes(api: Api, events: EventService, rules: RoutingRules)
       body: routingRuleUpdateSchema,
       errors: [404, 422],
     },
-    async ({ params, body, res }) => send(res, await rules.update(params.type, body), { message: "Routing rule updated" }),
+    async ({ params, body, res }) => send(res, await rules.update(params.type, body, actorOf(res)), { message: "Routing rule updated" }),
   );
 
   api.route(
     { method: "delete", path: "/routing-rules/:type", tag: TAG, summary: "Delete the routing rule of an event type", params: byType, status: 204, errors: [404] },
     async ({ params, res }) => {
-      await rules.delete(params.type);
+      await rules.delete(params.type, actorOf(res));
       res.status(204).end();
     },
   );

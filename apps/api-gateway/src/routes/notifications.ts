@@ -11,6 +11,7 @@ import {
   listNotificationsSchema,
   NotificationQueries,
   rateLimitHeaders,
+  requestTimeline,
   sendSchema,
   type AcceptContext,
   type AcceptResult,
@@ -96,7 +97,8 @@ export function notificationRoutes(api: Api, accept: AcceptService, queries: Not
       path: "/notifications",
       tag: "Notifications",
       summary: "Requests, newest first, with their deliveries; filters and cursor pagination",
-      description: "`status` and `channel` keep requests that have a delivery in that status on that channel. `from` is inclusive, `to` exclusive.",
+      description:
+        "Every filter combines with the others (AND) and is an index scan. `status` and `channel` keep requests that have a delivery in that status on that channel; `recipient` is an email address (any case) or a phone number; `provider_message_id` finds the request the provider's id belongs to. `from` is inclusive, `to` exclusive.",
       query: listNotificationsSchema,
     },
     async ({ query, res }) => {
@@ -107,6 +109,11 @@ export function notificationRoutes(api: Api, accept: AcceptService, queries: Not
       const { requests, next } = await queries.list({
         limit: query.limit,
         ...(query.user_id ? { userId: query.user_id } : {}),
+        ...(query.idempotency_key ? { idempotencyKey: query.idempotency_key } : {}),
+        ...(query.correlation_id ? { correlationId: query.correlation_id } : {}),
+        ...(query.recipient ? { recipient: query.recipient } : {}),
+        ...(query.provider_message_id ? { providerMessageId: query.provider_message_id } : {}),
+        ...(query.template_id ? { templateId: query.template_id } : {}),
         ...(query.status ? { status: query.status } : {}),
         ...(query.channel ? { channel: query.channel } : {}),
         ...(query.from ? { from: new Date(query.from) } : {}),
@@ -128,6 +135,22 @@ export function notificationRoutes(api: Api, accept: AcceptService, queries: Not
     },
     async ({ params, res }) => {
       send(res, await queries.get(params.request_id));
+    },
+  );
+
+  api.route(
+    {
+      method: "get",
+      path: "/notifications/:request_id/timeline",
+      tag: "Notifications",
+      summary: "A request's timeline: every step with its time and reason",
+      description:
+        "Accepted; per delivery queued, scheduled (send_at) or held (quiet hours, until when), released, suppressed (which preference), each failed attempt with the provider's error, the wait before each retry, sent (provider, provider message id), dead-lettered, replayed, cancelled. Built from the request's rows; an unknown status appears as its own step.",
+      params: requestIdParams,
+      errors: [404],
+    },
+    async ({ params, res }) => {
+      send(res, await requestTimeline(db, params.request_id));
     },
   );
 

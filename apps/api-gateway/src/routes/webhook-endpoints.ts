@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from "@herald/db";
-import { send, type Api } from "@herald/http";
+import { actorOf, send, type Api } from "@herald/http";
 import { createEndpointSchema, endpointIdSchema, listEndpointsSchema, updateEndpointSchema, type WebhookEndpoints } from "@herald/status-webhooks";
 import { rotateSecretSchema } from "@herald/users";
 
@@ -18,7 +18,7 @@ export function webhookEndpointRoutes(api: Api, endpoints: WebhookEndpoints): vo
       body: createEndpointSchema,
       status: 201,
     },
-    async ({ body, res }) => send(res, await endpoints.create(body), { status: 201, message: "Webhook endpoint created" }),
+    async ({ body, res }) => send(res, await endpoints.create(body, actorOf(res)), { status: 201, message: "Webhook endpoint created" }),
   );
 
   api.route({ method: "get", path: "/webhook-endpoints", tag: TAG, summary: "Webhook endpoints, oldest first", query: listEndpointsSchema }, async ({ query, res }) => {
@@ -50,7 +50,7 @@ export function webhookEndpointRoutes(api: Api, endpoints: WebhookEndpoints): vo
       body: updateEndpointSchema,
       errors: [404],
     },
-    async ({ params, body, res }) => send(res, await endpoints.update(params.id, body), { message: "Webhook endpoint updated" }),
+    async ({ params, body, res }) => send(res, await endpoints.update(params.id, body, actorOf(res)), { message: "Webhook endpoint updated" }),
   );
 
   api.route(
@@ -64,7 +64,7 @@ export function webhookEndpointRoutes(api: Api, endpoints: WebhookEndpoints): vo
       errors: [404],
     },
     async ({ params, res }) => {
-      await endpoints.delete(params.id);
+      await endpoints.delete(params.id, actorOf(res));
       res.status(204).end();
     },
   );
@@ -80,6 +80,6 @@ export function webhookEndpointRoutes(api: Api, endpoints: WebhookEndpoints): vo
       body: rotateSecretSchema,
       errors: [404],
     },
-    async ({ params, body, res }) => send(res, await endpoints.rotateSecret(params.id, body.keep_previous_for), { message: "Secret rotated" }),
+    async ({ params, body, res }) => send(res, await endpoints.rotateSecret(params.id, body.keep_previous_for, actorOf(res)), { message: "Secret rotated" }),
   );
 }

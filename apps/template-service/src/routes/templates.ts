@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CHANNELS, decodeCursor, encodeCursor, type Channel } from "@herald/db";
-import { send, type Api } from "@herald/http";
+import { actorOf, send, type Api } from "@herald/http";
 import { createTemplateSchema, languageSchema, previewSchema, templateIdSchema, textWarnings, updateTemplateSchema, type TemplateService } from "@herald/templates";
 
 const variantFilter = z.object({ channel: z.enum(CHANNELS).optional(), language: languageSchema.optional() });
@@ -31,7 +31,7 @@ function warningsMeta(content: { channel: Channel; body_text: string }): Record<
 export function templateRoutes(api: Api, templates: TemplateService): void {
   api.route(
     { method: "post", path: "/templates", tag: TAG, summary: "Create a template, or a new (channel, language) variant of one", body: createTemplateSchema, status: 201, errors: [409] },
-    async ({ body, res }) => send(res, await templates.create(body), { status: 201, message: "Template created", meta: warningsMeta(body) }),
+    async ({ body, res }) => send(res, await templates.create(body, actorOf(res)), { status: 201, message: "Template created", meta: warningsMeta(body) }),
   );
 
   api.route({ method: "get", path: "/templates", tag: TAG, summary: "Templates with their current variants", query: listQuery }, async ({ query, res }) => {
@@ -52,7 +52,7 @@ export function templateRoutes(api: Api, templates: TemplateService): void {
 
   api.route(
     { method: "put", path: "/templates/:template_id", tag: TAG, summary: "A new version of one variant (the body names channel and language)", params: byId, body: updateTemplateSchema, errors: [404] },
-    async ({ params, body, res }) => send(res, await templates.update(params.template_id, body), { message: "New version created", meta: warningsMeta(body) }),
+    async ({ params, body, res }) => send(res, await templates.update(params.template_id, body, actorOf(res)), { message: "New version created", meta: warningsMeta(body) }),
   );
 
   api.route(
@@ -84,7 +84,7 @@ export function templateRoutes(api: Api, templates: TemplateService): void {
       errors: [404, 409],
     },
     async ({ params, query, res }) => {
-      await templates.delete(params.template_id, query);
+      await templates.delete(params.template_id, query, actorOf(res));
       res.status(204).end();
     },
   );

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeCursor, encodeCursor } from "@herald/db";
-import { send, type Api } from "@herald/http";
+import { actorOf, send, type Api } from "@herald/http";
 import { createUserSchema, deviceSchema, listUsersQuerySchema, preferencesSchema, rotateSecretSchema, updateUserSchema, type UserService } from "@herald/users";
 
 const byId = z.object({ id: z.string().min(1).max(255) });
@@ -18,7 +18,7 @@ export function userRoutes(api: Api, users: UserService): void {
       status: 201,
       errors: [409],
     },
-    async ({ body, res }) => send(res, await users.create(body), { status: 201, message: "User created" }),
+    async ({ body, res }) => send(res, await users.create(body, actorOf(res)), { status: 201, message: "User created" }),
   );
 
   api.route(
@@ -57,13 +57,13 @@ export function userRoutes(api: Api, users: UserService): void {
       body: updateUserSchema,
       errors: [404, 409],
     },
-    async ({ params, body, res }) => send(res, await users.update(params.id, body), { message: "User updated" }),
+    async ({ params, body, res }) => send(res, await users.update(params.id, body, actorOf(res)), { message: "User updated" }),
   );
 
   api.route(
     { method: "delete", path: "/users/:id", tag: TAG, summary: "Delete a user: erases contact data, webhook secret and devices", params: byId, status: 204, errors: [404] },
     async ({ params, res }) => {
-      await users.delete(params.id);
+      await users.delete(params.id, actorOf(res));
       res.status(204).end();
     },
   );
@@ -84,7 +84,7 @@ export function userRoutes(api: Api, users: UserService): void {
       errors: [404],
     },
     async ({ params, body, res }) => {
-      const user = await users.putPreferences(params.id, body);
+      const user = await users.putPreferences(params.id, body, actorOf(res));
       send(res, user.preferences, { message: "Preferences saved" });
     },
   );
@@ -103,7 +103,7 @@ export function userRoutes(api: Api, users: UserService): void {
       body: rotateSecretSchema,
       errors: [404, 409],
     },
-    async ({ params, body, res }) => send(res, await users.rotateWebhookSecret(params.id, body.keep_previous_for), { message: "Webhook secret rotated" }),
+    async ({ params, body, res }) => send(res, await users.rotateWebhookSecret(params.id, body.keep_previous_for, actorOf(res)), { message: "Webhook secret rotated" }),
   );
 }
 
@@ -132,7 +132,7 @@ function deviceRoutes(api: Api, users: UserService): void {
       errors: [404],
     },
     async ({ params, body, res }) => {
-      const { device, created } = await users.addDevice(params.id, body);
+      const { device, created } = await users.addDevice(params.id, body, actorOf(res));
       send(res, device, created ? { status: 201, message: "Device registered" } : { message: "Device already registered" });
     },
   );
@@ -148,7 +148,7 @@ function deviceRoutes(api: Api, users: UserService): void {
       errors: [404],
     },
     async ({ params, res }) => {
-      await users.deleteDevice(params.id, params.token);
+      await users.deleteDevice(params.id, params.token, actorOf(res));
       res.status(204).end();
     },
   );
