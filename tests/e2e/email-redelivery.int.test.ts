@@ -117,6 +117,23 @@ describe("messages the worker must not send twice, or cannot process", () => {
     expect(rows).toHaveLength(2);
   });
 
+  it("dead-letters bytes PostgreSQL cannot store as text (NUL, not UTF-8) once, and goes on with the next", async () => {
+    await publishRaw(env.broker, "email.queue", Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x22]), { "x-correlation-id": "bytes\u0000-1", "x-request-id": "not-a-uuid" });
+    await publishRaw(env.broker, "email.queue", '{"delivery_id": "\\u0000"}', { "x-correlation-id": "nul-escape" });
+    const user = await createUser(app);
+    await sendEmail(app, user.id);
+    await waitFor(() => smtp.received.some((m) => m.to === user.email), { what: "the next mail" });
+    const rows = await waitFor(async () => {
+      const found = await env.db.prisma.deadLetter.findMany({ where: { errorCode: "unparseable_message", correlationId: { in: ["bytes\uFFFD-1", "nul-escape"] } } });
+      return found.length === 2 ? found : undefined;
+    });
+    const bytes = rows.find((r) => r.correlationId === "bytes\uFFFD-1")!;
+    expect(bytes.requestId).toBeNull();
+    expect(Buffer.from((bytes.payload as { base64: string }).base64, "base64")).toEqual(Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x22]));
+    await waitFor(async () => (await env.queueDepth("email.queue")) === 0, { what: "email.queue to drain" });
+    await drainQueue(env.broker, "failed.queue");
+  });
+
   it("sends a message naming an unknown delivery straight to failed.queue", async () => {
     await publishRaw(
       env.broker,

@@ -1,6 +1,8 @@
 /** PostgreSQL SQLSTATE codes we act on. */
 const UNIQUE_VIOLATION = "23505";
 const CONNECTION_CLASS = "08";
+/** Insufficient resources: too many connections (53300), out of memory, disk full. */
+const RESOURCES_CLASS = "53";
 
 function codeOf(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
@@ -28,7 +30,7 @@ const TRANSACTION_START_TIMEOUT = "P2028";
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== "object" || error === null || depth > 5) return false;
   const code = codeOf(error);
-  if (code?.startsWith(CONNECTION_CLASS) || code === "57P01" || code === "57P03" || code === TRANSACTION_START_TIMEOUT) return true;
+  if (code?.startsWith(CONNECTION_CLASS) || code?.startsWith(RESOURCES_CLASS) || code === "57P01" || code === "57P02" || code === "57P03" || code === TRANSACTION_START_TIMEOUT) return true;
   const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
   if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
   if (typeof e.message === "string" && NETWORK_MESSAGE.test(e.message)) return true;

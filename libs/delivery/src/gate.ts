@@ -7,7 +7,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Whether PostgreSQL answers this worker, and what to do while it does not. An outcome that
  * happened (the provider accepted a mail, or refused it) is kept and written again and again until
  * PostgreSQL has it, however long that takes; meanwhile the worker takes no new work (onDown/onUp
- * hold and release its consumer). Errors that are not about reaching PostgreSQL are thrown.
+ * hold and release its consumer). Other errors are retried too (persist).
  */
 export class DatabaseGate {
   private downSince: number | undefined;
@@ -31,7 +31,12 @@ export class DatabaseGate {
     return this.waiting;
   }
 
-  /** Runs `write` until it succeeds; a failure to reach PostgreSQL closes the gate until it answers. */
+  /**
+   * Runs `write` until it succeeds. An outcome that happened must be recorded, so no error gives
+   * up: a failure to reach PostgreSQL closes the gate until it answers; any other error (which
+   * should not happen: a bug, a constraint) is logged and the write tried again after a pause that
+   * grows to a minute, with the message still unacked and `outcomes_waiting_for_postgres` showing it.
+   */
   async persist<T>(what: string, write: () => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries += 1) {
       try {
@@ -39,12 +44,16 @@ export class DatabaseGate {
         this.up();
         return result;
       } catch (error) {
-        if (!isDatabaseUnavailable(error)) throw error;
-        this.down(error);
-        if (tries === 1) this.logger.warn(`PostgreSQL is away; keeping the outcome until it is back`, { outcome: what, error: String(error) });
         this.waiting += 1;
         try {
-          await this.waitUp();
+          if (isDatabaseUnavailable(error)) {
+            this.down(error);
+            if (tries === 1) this.logger.warn("PostgreSQL is away; keeping the outcome until it is back", { outcome: what, error: String(error) });
+            await this.waitUp();
+          } else {
+            if (tries === 1 || tries % 10 === 0) this.logger.error("could not record an outcome; trying again", { outcome: what, tries, error: String(error) });
+            await sleep(Math.min(this.retryMs * 2 ** Math.min(tries, 10), 60_000));
+          }
         } finally {
           this.waiting -= 1;
         }

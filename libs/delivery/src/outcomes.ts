@@ -1,3 +1,4 @@
+import { isUuid } from "@herald/db";
 import type { DeliveryError } from "@herald/errors";
 import type { Logger } from "@herald/logger";
 import { bodyOf, headerString, HEADERS, type ConsumeMessage, type Republisher, type Settlement } from "@herald/messaging";
@@ -143,10 +144,15 @@ export class Outcomes {
   }
 }
 
+function uuidOrNull(value: string | undefined): string | null {
+  return value !== undefined && isUuid(value) ? value : null;
+}
+
 function deadLetterRecord(message: ConsumeMessage, code: string, text: string, attempts: number, delivery?: LoadedDelivery): DeadLetterRecord {
   return {
-    deliveryId: delivery?.id ?? headerString(message, HEADERS.deliveryId) ?? null,
-    requestId: delivery?.requestId ?? headerString(message, HEADERS.requestId) ?? null,
+    // A poison message's headers say anything: only real ids go into the id columns.
+    deliveryId: delivery?.id ?? uuidOrNull(headerString(message, HEADERS.deliveryId)),
+    requestId: delivery?.requestId ?? uuidOrNull(headerString(message, HEADERS.requestId)),
     channel: delivery?.channel ?? headerString(message, HEADERS.channel) ?? null,
     correlationId: delivery?.correlationId ?? headerString(message, HEADERS.correlationId) ?? null,
     errorCode: code,

@@ -261,7 +261,7 @@ export class DeliveryRepository {
          INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
          SELECT id, attempts, $3, $4, true, $5 FROM moved)
        SELECT count(*)::int AS moved FROM moved`,
-      [delivery.id, delivery.attempt, failure.errorCode, failure.error, delivery.provider, next],
+      [delivery.id, delivery.attempt, failure.errorCode, pgText(failure.error), delivery.provider, next],
     );
     return rows[0]?.moved === 1;
   }
@@ -279,7 +279,7 @@ export class DeliveryRepository {
          SELECT id, attempts, $3, $4, $5, $8 FROM moved),
        status_events AS (${statusEvents("moved")})
        SELECT count(*)::int AS moved FROM moved`,
-      [delivery.id, delivery.attempt, failure.errorCode, failure.error, failure.retryable, nextAttemptAt.toISOString(), jsonOrNull(failure.outcome), delivery.provider],
+      [delivery.id, delivery.attempt, failure.errorCode, pgText(failure.error), failure.retryable, nextAttemptAt.toISOString(), jsonOrNull(failure.outcome), delivery.provider],
     );
     return rows[0]?.moved === 1;
   }
@@ -317,7 +317,7 @@ export class DeliveryRepository {
         delivery.attempt,
         status,
         failure.errorCode,
-        failure.error,
+        pgText(failure.error),
         failure.retryable,
         jsonOrNull(failure.outcome),
         delivery.provider,
@@ -326,8 +326,8 @@ export class DeliveryRepository {
         dl?.channel ?? null,
         dl?.correlationId ?? null,
         dl?.routingKey ?? null,
-        dl ? JSON.stringify(dl.payload) : null,
-        dl ? JSON.stringify(dl.headers) : null,
+        dl ? pgJson(dl.payload) : null,
+        dl ? pgJson(dl.headers) : null,
       ],
     );
     return rows[0]?.moved === 1;
@@ -339,12 +339,24 @@ export class DeliveryRepository {
       `INSERT INTO dead_letters (id, delivery_id, request_id, channel, correlation_id, error_code, error, attempts,
                                  routing_key, payload, headers)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [newId(), r.deliveryId, r.requestId, r.channel, r.correlationId, r.errorCode, r.error, r.attempts, r.routingKey, JSON.stringify(r.payload), JSON.stringify(r.headers)],
+      [newId(), r.deliveryId, r.requestId, r.channel && pgText(r.channel), r.correlationId && pgText(r.correlationId), r.errorCode, pgText(r.error), r.attempts, r.routingKey && pgText(r.routingKey), pgJson(r.payload), pgJson(r.headers)],
     );
   }
 }
 
 /** A provider outcome as a jsonb parameter; undefined keeps what the delivery has. */
 function jsonOrNull(outcome: unknown): string | null {
-  return outcome === undefined ? null : JSON.stringify(outcome);
+  return outcome === undefined ? null : pgJson(outcome);
+}
+
+/**
+ * Text PostgreSQL can store: it refuses NUL in text and jsonb, and a poison message or a
+ * provider's error may carry one; an outcome that cannot be stored would never be recorded.
+ */
+function pgText(text: string): string {
+  return text.replaceAll("\u0000", "\uFFFD");
+}
+
+function pgJson(value: unknown): string {
+  return JSON.stringify(value).replace(/\\u0000/g, "\\uFFFD");
 }

@@ -115,9 +115,16 @@ export class QueueConsumer {
   private dispatch(channel: Channel, message: ConsumeMessage): void {
     const work = this.options
       .handler(message)
-      .catch((error: unknown) => {
+      .catch((error: unknown): Settlement => {
+        // A handler that throws (rather than answering requeue) met something it cannot handle:
+        // once, it may be passing; a second time, the message goes to failed.queue through the
+        // queue's dead-letter exchange instead of coming straight back forever.
+        if (message.fields.redelivered) {
+          this.options.logger.warn("message handler failed again; rejecting it to failed.queue", { queue: this.options.queue, error: String(error) });
+          return "reject";
+        }
         this.options.logger.warn("message handler failed; requeueing", { queue: this.options.queue, error: String(error) });
-        return "requeue" as const;
+        return "requeue";
       })
       .then((settlement) => settle(channel, this.channel, message, settlement));
     this.inFlight.add(work);

@@ -72,9 +72,14 @@ function failureHeaders({ attempt, errorCode, error }: Failure): Record<string, 
   return { [HEADERS.attempt]: attempt, [HEADERS.lastError]: error.slice(0, 1000), [HEADERS.errorCode]: errorCode };
 }
 
-/** The consumed body as JSON, or `{ raw }` when it is not JSON (a poison message). */
+/**
+ * The consumed body as JSON, or what can be kept of it when it is not JSON (a poison message):
+ * `{ raw }` for text, `{ base64 }` for bytes that are not UTF-8 or hold characters PostgreSQL's
+ * jsonb refuses (NUL), so that the dead letter can always be stored.
+ */
 export function bodyOf(message: ConsumeMessage): unknown {
   const raw = message.content.toString("utf8");
+  if (raw.includes("\uFFFD") || raw.includes("\u0000") || /\\u0000/i.test(raw)) return { base64: message.content.toString("base64") };
   try {
     return JSON.parse(raw) as unknown;
   } catch {
