@@ -22,27 +22,32 @@ export class Broker {
     return new Broker(connection, channel, managementUrl, vhost);
   }
 
-  /** Every queue of the vhost (the work queues, their delay queues, failed.queue, taps). */
-  async queueNames(): Promise<string[]> {
+  /** Every queue of the vhost with its messages, ready and unacked (the management API's figures lag by up to 5 s). */
+  async queues(): Promise<{ name: string; messages: number }[]> {
     const u = new URL(this.managementUrl);
     const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
     u.username = "";
     u.password = "";
-    const response = await fetch(`${u.toString().replace(/\/$/, "")}/api/queues/${encodeURIComponent(this.vhost)}?columns=name`, {
+    const response = await fetch(`${u.toString().replace(/\/$/, "")}/api/queues/${encodeURIComponent(this.vhost)}?columns=name,messages`, {
       headers: { authorization: `Basic ${auth}` },
       signal: AbortSignal.timeout(5000),
     });
     if (!response.ok) throw new Error(`management API: ${response.status}`);
-    return ((await response.json()) as { name: string }[]).map((q) => q.name);
+    return ((await response.json()) as { name: string; messages?: number }[]).map((q) => ({ name: q.name, messages: q.messages ?? 0 }));
   }
 
-  /** Messages ready in each queue that still has work for the system (not failed.queue, not taps), now. */
+  /**
+   * Messages still to be handled in each queue that has work for the system (not failed.queue, not
+   * taps): ready ones counted now, unacked ones as the management API last saw them (a message a
+   * worker keeps requeueing is never ready for long).
+   */
   async pendingWork(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const name of await this.queueNames()) {
+    for (const { name, messages } of await this.queues()) {
       if (name === FAILED_QUEUE || name.startsWith("chaos.")) continue;
       const { messageCount } = await this.channel.checkQueue(name);
-      if (messageCount > 0) out[name] = messageCount;
+      const n = Math.max(messageCount, messages);
+      if (n > 0) out[name] = n;
     }
     return out;
   }

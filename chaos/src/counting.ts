@@ -132,3 +132,15 @@ export function failures(t: Tally): string[] {
   }
   return out;
 }
+
+/** When the answers other than 202 were sent, relative to `since` (s): "timeout: 69 sent from -0.4 s to +13.2 s". */
+export function answerWindows(sends: Send[], since: number): string[] {
+  const by = new Map<string, number[]>();
+  for (const s of sends) {
+    if (s.answer === 202) continue;
+    const key = String(s.answer);
+    by.set(key, [...(by.get(key) ?? []), (s.at - since) / 1000]);
+  }
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)} s`;
+  return [...by].map(([answer, times]) => `${answer}: ${times.length} sent from ${signed(Math.min(...times))} to ${signed(Math.max(...times))} (relative to the fault's end)`);
+}

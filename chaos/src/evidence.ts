@@ -46,8 +46,11 @@ export async function workerHealth(): Promise<{ health: Record<string, unknown>;
   return { health, ready };
 }
 
-/** The warn and error lines of a drill's log (JSON lines of every process), grouped. */
-export function logSummary(file: string, limit = 20): Evidence["log"] {
+/**
+ * The warn and error lines of a drill's log (JSON lines of every process), grouped; with a window,
+ * only the lines stamped inside it (a stage shared by several drills has one log).
+ */
+export function logSummary(file: string, from?: number, to?: number, limit = 20): Evidence["log"] {
   if (!fs.existsSync(file)) return [];
   const groups = new Map<string, Evidence["log"][number]>();
   for (const line of fs.readFileSync(file, "utf8").split("\n")) {
@@ -59,6 +62,10 @@ export function logSummary(file: string, limit = 20): Evidence["log"] {
       continue;
     }
     if (entry.level !== "warn" && entry.level !== "error") continue;
+    if (from !== undefined && to !== undefined) {
+      const at = entry.timestamp ? Date.parse(entry.timestamp) : NaN;
+      if (!(at >= from && at <= to)) continue;
+    }
     const key = `${entry.service}\0${entry.level}\0${entry.message}`;
     const group = groups.get(key);
     if (group) group.count += 1;

@@ -1,14 +1,10 @@
 import path from "node:path";
 import { call } from "./api";
-import { Broker } from "./broker";
-import { failures, FINAL, tally, type ApiStatus } from "./counting";
+import { answerWindows, failures, FINAL, tally, type ApiStatus } from "./counting";
 import type { Drill, DrillContext, DrillResult, RunSettings } from "./drill";
 import { databaseFacts, logSummary, workerHealth, type Evidence } from "./evidence";
-import { createTemplates, createUsers, Load, usersFor, type Send } from "./load";
-import { Receivers } from "./receivers";
-import { proxyFault, realFault, type ServiceFault } from "./service-faults";
-import { System, systemEnv, type ServiceTargets } from "./system";
-import { createWorld, serviceUrls, throughPort, withVhost, type World } from "./world";
+import { Load, type Send } from "./load";
+import type { Stage } from "./stage";
 
 /** Rejects once `signal` aborts (a drill's deadline, or Ctrl-C). */
 export function abortable(signal: AbortSignal): Pick<DrillContext, "sleep" | "waitFor"> {
@@ -87,75 +83,30 @@ async function settle(ctx: DrillContext, deadline: number): Promise<void> {
   }
 }
 
-function targets(world: World, fault: ServiceFault | undefined): ServiceTargets {
-  const urls = serviceUrls();
-  const proxied = (service: string, url: string) => (fault?.form === "proxy" && fault.service === service ? throughPort(url, fault.port) : url);
-  return {
-    databaseUrl: proxied("postgres", world.databaseUrl),
-    redisUrl: proxied("redis", urls.redis),
-    redisPrefix: world.redisPrefix,
-    rabbitmqUrl: proxied("rabbitmq", withVhost(urls.rabbitmq, world.vhost)),
-    managementUrl: urls.management,
-  };
-}
-
 /**
- * One drill, bounded: its own world (database, vhost, key prefix), the receivers, the whole system
- * started as `npm start` starts it, the drill's sends and fault, then the count at the receiving
- * end and through the API. Whatever happens (a failure, the deadline, Ctrl-C), everything it
- * started is stopped and removed, and a service it took away is brought back and checked.
+ * One drill on its stage, bounded by its deadline (and Ctrl-C): its own sends (their marks carry
+ * the run and the drill's name), the fault, the wait until everything it sent is final, then the
+ * count at the receiving end and through the API. A service the drill takes away is brought back
+ * by the drill's own finally (outage()); the stage is closed by the caller.
  */
-export async function runDrill(drill: Drill, settings: RunSettings, run: string, template: string, logDir: string, stop: AbortSignal): Promise<DrillResult> {
+export async function runDrill(drill: Drill, stage: Stage, settings: RunSettings, run: string, stop: AbortSignal): Promise<DrillResult> {
   const started = Date.now();
   const deadline = started + drill.deadlineS(settings) * 1000;
   const signal = AbortSignal.any([stop, AbortSignal.timeout(deadline - started)]);
-  const logFile = path.join(logDir, `${drill.name}.log`);
-  const env: Record<string, string> = { ...(drill.env?.(settings) ?? {}) };
-  const result: DrillResult = {
-    name: drill.name,
-    summary: drill.summary,
-    form: drill.service ? settings.services : "-",
-    env,
-    startedAt: new Date(started).toISOString(),
-    durationS: 0,
-    verdict: "error",
-    failures: [],
-    tally: undefined,
-    checks: [],
-    kills: [],
-    notes: [],
-    evidence: undefined,
-    logFile: path.relative(path.resolve(logDir, "..", "..", ".."), logFile),
-  };
-  let world: World | undefined;
-  let fault: ServiceFault | undefined;
-  let receivers: Receivers | undefined;
-  let system: System | undefined;
-  let broker: Broker | undefined;
+  const result = emptyResult(drill, stage, settings, started);
   try {
-    world = await createWorld(run, drill.name, template);
-    if (drill.service) {
-      fault = settings.services === "real" ? realFault(drill.service) : proxyFault(drill.service);
-      if (fault.form === "proxy") await fault.restore();
-    }
-    receivers = new Receivers(world.pool, drill.smtpDelayMs ?? 0);
-    await receivers.start();
-    const fullEnv = systemEnv(targets(world, fault), env);
-    system = new System(fullEnv, logFile);
-    await system.start();
-    broker = await Broker.open(withVhost(serviceUrls().rabbitmq, world.vhost), serviceUrls().management, world.vhost);
-    await createTemplates();
-    const users = await createUsers(usersFor(drill.sends), receivers.webhookUrl());
+    stage.receivers.smtp.delayMs = drill.smtpDelayMs ?? 0;
+    await stage.receivers.smtp.set("accept");
     const ctx: DrillContext = {
       settings,
       signal,
-      world,
-      system,
-      receivers,
-      broker,
-      load: new Load(`${run}-${drill.name}`, users),
-      fault,
-      env: fullEnv,
+      world: stage.world,
+      system: stage.system,
+      receivers: stage.receivers,
+      broker: stage.broker,
+      load: new Load(`${run}-${drill.name}`, stage.users),
+      fault: drill.service ? stage.faults.get(drill.service) : undefined,
+      env: stage.env,
       faultEnd: Date.now(),
       kills: result.kills,
       checks: result.checks,
@@ -170,30 +121,72 @@ export async function runDrill(drill: Drill, settings: RunSettings, run: string,
       // The deadline passed mid-drill: count what there is; everything not final is stuck.
       result.notes.push(`drill stopped early: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const accepted = ctx.load.accepted();
-    const { statuses, unanswered } = await apiStatuses(accepted);
-    if (unanswered > 0) result.notes.push(`GET /notifications/:id did not answer for ${unanswered} requests (counted as stuck)`);
-    const receipts = await receivers.receipts();
-    result.tally = tally(ctx.load.sends, receipts, statuses, ctx.faultEnd, drill.allowance?.(ctx) ?? {});
-    result.checks.push(...((await drill.checks?.(ctx, result.tally)) ?? []));
-    const ids = accepted.map((s) => s.deliveryId!);
-    const facts = await databaseFacts(world.pool, ids);
-    if (facts.deadLetteredTwice > 0) result.checks.push({ name: "never dead-lettered twice", ok: false, detail: `${facts.deadLetteredTwice} deliveries have two dead letters` });
-    result.evidence = { ...(await workerHealth()), log: [], ...facts } satisfies Evidence;
-    result.failures = [...failures(result.tally), ...result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)];
-    result.verdict = result.failures.length === 0 ? "pass" : "FAIL";
+    await count(drill, ctx, result);
   } catch (error) {
     result.verdict = "error";
     result.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
   } finally {
-    await broker?.close();
-    await system?.stop().catch((error: unknown) => result.notes.push(`stopping the system: ${String(error)}`));
-    await receivers?.stop();
-    await fault?.close().catch(() => undefined);
-    await world?.close().catch((error: unknown) => result.notes.push(`removing the drill's database/vhost: ${String(error)}`));
-    if (result.evidence) result.evidence.log = logSummary(logFile);
-    else result.evidence = { health: {}, ready: {}, log: logSummary(logFile), statuses: {}, deadLetteredTwice: 0 };
+    await stage.receivers.smtp.set("accept").catch(() => undefined);
     result.durationS = Math.round((Date.now() - started) / 1000);
+    result.evidence ??= { health: {}, ready: {}, log: [], statuses: {}, deadLetteredTwice: 0 };
+    result.evidence.log = stage.shared ? logSummary(stage.logFile, started, Date.now()) : logSummary(stage.logFile);
   }
   return result;
+}
+
+/** The verdict of a stage that could not be opened, for each of its drills. */
+export function stageFailed(drill: Drill, stage: Pick<Stage, "overrides" | "logFile">, settings: RunSettings, error: unknown): DrillResult {
+  const result = emptyResult(drill, stage, settings, Date.now());
+  result.error = `the system could not be started for this drill: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+  result.evidence = { health: {}, ready: {}, log: logSummary(stage.logFile), statuses: {}, deadLetteredTwice: 0 };
+  return result;
+}
+
+function emptyResult(drill: Drill, stage: Pick<Stage, "overrides" | "logFile">, settings: RunSettings, started: number): DrillResult {
+  return {
+    name: drill.name,
+    summary: drill.summary,
+    form: drill.service ? settings.services : "-",
+    env: stage.overrides,
+    startedAt: new Date(started).toISOString(),
+    durationS: 0,
+    verdict: "error",
+    failures: [],
+    tally: undefined,
+    checks: [],
+    kills: [],
+    notes: [],
+    evidence: undefined,
+    logFile: path.relative(path.resolve(__dirname, "..", ".."), stage.logFile),
+  };
+}
+
+/** The count at the receiving end and through the API, the drill's checks, the evidence, the verdict. */
+async function count(drill: Drill, ctx: DrillContext, result: DrillResult): Promise<void> {
+  result.notes.push(...answerWindows(ctx.load.sends, ctx.faultEnd));
+  const unanswered = ctx.load.sends.filter((s) => s.answer !== 202 && typeof s.answer !== "number");
+  if (unanswered.length > 0) {
+    const seen = await ctx.receivers.marksSeen(ctx.load.prefix);
+    const delivered = unanswered.filter((s) => seen.has(s.mark)).length;
+    result.notes.push(`${delivered} of the ${unanswered.length} sends that got no answer (reset, timeout) were delivered all the same (a client that retries them without an idempotency key sends them twice)`);
+  }
+  const accepted = ctx.load.accepted();
+  const api = await apiStatuses(accepted);
+  if (api.unanswered > 0) result.notes.push(`GET /notifications/:id did not answer for ${api.unanswered} requests (counted as stuck)`);
+  const receipts = await ctx.receivers.receipts();
+  result.tally = tally(ctx.load.sends, receipts, api.statuses, ctx.faultEnd, drill.allowance?.(ctx) ?? {});
+  result.checks.push(...((await drill.checks?.(ctx, result.tally)) ?? []));
+  const pendingWork = () => ctx.broker.pendingWork().catch((error: unknown) => ({ [`unknown (${String(error)})`]: 1 }));
+  let pending = await pendingWork();
+  if (Object.keys(pending).length > 0) {
+    // The management API's figures lag by up to 5 s: look again before calling it stuck.
+    await new Promise((r) => setTimeout(r, 6000));
+    pending = await pendingWork();
+  }
+  if (Object.keys(pending).length > 0) result.checks.push({ name: "queues drained", ok: false, detail: `still waiting: ${JSON.stringify(pending)}` });
+  const facts = await databaseFacts(ctx.world.pool, accepted.map((s) => s.deliveryId!));
+  if (facts.deadLetteredTwice > 0) result.checks.push({ name: "never dead-lettered twice", ok: false, detail: `${facts.deadLetteredTwice} deliveries have two dead letters` });
+  result.evidence = { ...(await workerHealth()), log: [], ...facts } satisfies Evidence;
+  result.failures = [...failures(result.tally), ...result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)];
+  result.verdict = result.failures.length === 0 ? "pass" : "FAIL";
 }

@@ -70,7 +70,7 @@ export class Load {
 
   constructor(
     /** The run and drill, so marks are unique across runs. */
-    private readonly prefix: string,
+    readonly prefix: string,
     private readonly users: string[],
   ) {}
 

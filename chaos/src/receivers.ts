@@ -9,15 +9,10 @@ import { PORTS } from "./system";
  * database, which is what the sandbox provider "delivers" to).
  */
 export class Receivers {
-  readonly smtp: SmtpSink;
+  readonly smtp = new SmtpSink();
   readonly webhook = new FakeWebhook();
 
-  constructor(
-    private readonly pool: pg.Pool,
-    smtpDelayMs: number,
-  ) {
-    this.smtp = new SmtpSink(smtpDelayMs);
-  }
+  constructor(private readonly pool: pg.Pool) {}
 
   async start(): Promise<void> {
     await this.smtp.start(PORTS.sink);
@@ -46,6 +41,18 @@ export class Receivers {
       const id = r.headers["x-herald-delivery-id"];
       return id ? [{ deliveryId: id, at: r.at }] : [];
     });
+  }
+
+  /**
+   * Every drill mark any receiver saw (in a mail's subject, a sandbox message's body, a webhook's
+   * JSON): how a send that got no 202 (a reset, a timeout) can still be found delivered.
+   */
+  async marksSeen(prefix: string): Promise<Set<string>> {
+    const pattern = new RegExp(`${prefix.replace(/[^a-z0-9-]/gi, "")}-\\d+`, "g");
+    const texts = [...this.smtp.subjects(), ...this.webhook.received.map((r) => r.body)];
+    const { rows } = await this.pool.query<{ body: string | null }>("SELECT body FROM sandbox_messages");
+    texts.push(...rows.map((r) => r.body ?? ""));
+    return new Set(texts.flatMap((t) => t.match(pattern) ?? []));
   }
 
   private async sandboxReceipts(): Promise<Receipt[]> {

@@ -10,9 +10,10 @@ import pg from "pg";
 import { ensureManagementPlugin, ensureServices, RabbitAdmin } from "@herald/devstack";
 import type { DrillResult, RunSettings } from "./drill";
 import { DRILLS } from "./drills";
-import { runDrill } from "./harness";
+import { runDrill, stageFailed } from "./harness";
 import { parseOptions } from "./options";
 import { table, toJson, toMarkdown, type RunReport } from "./report";
+import { closeStage, openStage, type Stage } from "./stage";
 import { ensureTemplate, ROOT, serviceUrls } from "./world";
 
 const quiet = { info: () => undefined, warn: (m: string, meta?: unknown) => process.stderr.write(`chaos: ${m} ${JSON.stringify(meta ?? {})}\n`) };
@@ -84,15 +85,36 @@ async function main(): Promise<number> {
   process.stdout.write(`chaos: ${drills.length} drills (${options.short ? "short" : "full"} form, service faults via ${options.services}), run ${run}, logs in ${path.relative(ROOT, logDir)}\n`);
 
   const results: DrillResult[] = [];
+  const report = (result: DrillResult) => {
+    results.push(result);
+    const t = result.tally;
+    const counts = t ? `accepted ${t.accepted}, delivered ${t.delivered}, twice ${t.twice} (allowed ${t.twiceAllowed}), lost ${t.lost}, stuck ${t.stuck}` : (result.error ?? "").split("\n")[0];
+    process.stdout.write(`chaos: ${result.name}: ${result.verdict} in ${result.durationS} s (${counts})${result.failures.length ? `: ${result.failures.join("; ")}` : ""}\n`);
+  };
+  // The full form: a system of its own for every drill. The short form: one for its few drills.
+  const stages = options.short ? [{ name: "short", drills }] : drills.map((d) => ({ name: d.name, drills: [d] }));
   try {
-    for (const drill of drills) {
+    for (const { name, drills: group } of stages) {
       if (stop.signal.aborted) break;
-      process.stdout.write(`chaos: ${drill.name}: ${drill.summary}\n`);
-      const result = await runDrill(drill, settings, run, template, logDir, stop.signal);
-      results.push(result);
-      const t = result.tally;
-      const counts = t ? `accepted ${t.accepted}, delivered ${t.delivered}, twice ${t.twice} (allowed ${t.twiceAllowed}), lost ${t.lost}, stuck ${t.stuck}` : (result.error ?? "").split("\n")[0];
-      process.stdout.write(`chaos: ${drill.name}: ${result.verdict} in ${result.durationS} s (${counts})${result.failures.length ? `: ${result.failures.join("; ")}` : ""}\n`);
+      let stage: Stage;
+      try {
+        stage = await openStage(name, group, settings, run, template, logDir);
+      } catch (error) {
+        for (const drill of group) report(stageFailed(drill, { overrides: {}, logFile: path.join(logDir, `${name}.log`) }, settings, error));
+        continue;
+      }
+      process.stdout.write(`chaos: system up for ${group.map((d) => d.name).join(", ")} in ${stage.startS.toFixed(0)} s\n`);
+      try {
+        for (const drill of group) {
+          if (stop.signal.aborted) break;
+          process.stdout.write(`chaos: ${drill.name}: ${drill.summary}\n`);
+          report(await runDrill(drill, stage, settings, run, stop.signal));
+        }
+      } finally {
+        const problems = await closeStage(stage);
+        for (const p of problems) process.stderr.write(`chaos: ${name}: ${p}\n`);
+        results.at(-1)?.notes.push(...problems.map((p) => `cleanup: ${p}`));
+      }
     }
   } finally {
     await sweep(run).catch((error: unknown) => process.stderr.write(`chaos: sweeping run ${run}: ${String(error)}\n`));
@@ -101,8 +123,8 @@ async function main(): Promise<number> {
     process.stderr.write("chaos: interrupted; nothing written to chaos/results\n");
     return 130;
   }
-  const report: RunReport = { at, form: options.short ? "short" : "full", services: options.services, machine: machine(), durationS: (Date.now() - at.getTime()) / 1000, drills: results };
-  const written = writeResults(report, options.only !== undefined);
+  const runReport: RunReport = { at, form: options.short ? "short" : "full", services: options.services, machine: machine(), durationS: (Date.now() - at.getTime()) / 1000, drills: results };
+  const written = writeResults(runReport, options.only !== undefined);
   process.stdout.write(`\n${table(results)}\n\nchaos: written to ${written}\n`);
   return results.every((r) => r.verdict === "pass") ? 0 : 1;
 }

@@ -23,8 +23,8 @@ export type SinkMode = "accept" | "refuse" | "silent" | "hang" | "reject";
 export class SmtpSink {
   private readonly smtp = new FakeSmtp();
   mode: SinkMode = "accept";
-
-  constructor(private readonly delayMs = 0) {}
+  /** The provider's time per accepted mail. */
+  delayMs = 0;
 
   async start(port: number): Promise<void> {
     await this.smtp.start(port);

@@ -30,6 +30,7 @@ export const gatewayKill: Drill = {
     ctx.faultEnd = Date.now();
     ctx.kills.push({ app: "api-gateway (one copy)", pid: victim.pid, at: ctx.faultEnd, onTheWire: 0 });
     ctx.notes.push(`killed gateway copy ${victim.pid} (of ${copies.length})`);
+    await ctx.waitFor(() => !ctx.system.gatewayCopies().some((c) => c.pid === victim.pid), 10_000, "the killed copy to be gone");
     await ctx.waitFor(() => ctx.system.gatewayCopies().length >= copies.length, 60_000, "the gateway's primary to start another copy");
     ctx.notes.push(`a new copy was running ${((Date.now() - ctx.faultEnd) / 1000).toFixed(1)} s after the kill`);
     await stream;

@@ -20,7 +20,7 @@ interface ServiceDrill {
  * restored (the default, and always in the short form). Everything accepted must be delivered.
  */
 function serviceDrill({ name, service, what, short, holdS }: ServiceDrill): Drill {
-  const sends = (settings: RunSettings) => RATE * (holdS(settings) + 16);
+  const sends = (settings: RunSettings) => RATE * (holdS(settings) + 12);
   return {
     name,
     summary: `Sends at ${RATE}/s on every channel; ${what}; everything accepted must be delivered, nothing dead-lettered.`,
