@@ -1,6 +1,7 @@
 import request from "supertest";
 import type { Express } from "express";
-import { WORK_QUEUES, delayQueueName } from "@herald/messaging";
+import { delayQueueName } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import { sleep, waitFor } from "@herald/testkit";
 import { deliveriesOf, emailWorld } from "../support/gateway";
 import { AUTH, createUser, createWelcomeTemplate, sendEmail, startEmailWorker, statusOf } from "../support/system";
@@ -16,7 +17,7 @@ describe("POST /notifications/:request_id/cancel", () => {
     const res = await sendEmail(w.app, user.id);
     expect(res.status).toBe(202);
     const requestId = res.body.data.request_id as string;
-    await waitFor(async () => (await w.env.queueDepth(WORK_QUEUES.email.queue)) === 1, { what: "the message in email.queue" });
+    await waitFor(async () => (await w.env.queueDepth(queueOf("email"))) === 1, { what: "the message in email.queue" });
 
     const cancelled = await cancel(w.app, requestId);
     expect(cancelled.status).toBe(200);
@@ -26,7 +27,7 @@ describe("POST /notifications/:request_id/cancel", () => {
     await startEmailWorker(w.env, w.smtp.port);
     await sendEmail(w.app, other.id);
     await waitFor(() => w.smtp.received.find((m) => m.to === other.email), { what: "the other user's mail" });
-    await waitFor(async () => (await w.env.queueDepth(WORK_QUEUES.email.queue)) === 0, { what: "email.queue to empty" });
+    await waitFor(async () => (await w.env.queueDepth(queueOf("email"))) === 0, { what: "email.queue to empty" });
     expect(w.smtp.received.filter((m) => m.to === user.email)).toHaveLength(0);
     expect((await statusOf(w.app, requestId)).deliveries[0]).toMatchObject({ status: "cancelled", attempts: 0 });
 
@@ -71,8 +72,8 @@ describe("POST /notifications/:request_id/cancel", () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.data.deliveries[0]).toMatchObject({ status: "cancelled", attempts: 1 });
 
-    const delayQueue = delayQueueName(WORK_QUEUES.email.queue, 1500);
-    await waitFor(async () => (await w.env.queueDepth(delayQueue)) === 0 && (await w.env.queueDepth(WORK_QUEUES.email.queue)) === 0, {
+    const delayQueue = delayQueueName(queueOf("email"), 1500);
+    await waitFor(async () => (await w.env.queueDepth(delayQueue)) === 0 && (await w.env.queueDepth(queueOf("email"))) === 0, {
       what: "the retry message to come back and be dropped",
     });
     await sleep(300);

@@ -1,7 +1,7 @@
 import type { Express } from "express";
 import { FakeSmtp, sleep, waitFor, type TestEnv } from "@herald/testkit";
 import type { DeliveryWorker } from "@herald/delivery";
-import { createUser, sendEmail, statusOf, emailWorld } from "../support/system";
+import { createUser, sendEmail, statusOf, emailWorld, smtpBreaker } from "../support/system";
 
 describe("the SMTP circuit breaker", () => {
   let env: TestEnv;
@@ -25,7 +25,7 @@ describe("the SMTP circuit breaker", () => {
   afterAll(() => cleanup());
 
   it("opens after N consecutive failures, stops consuming while open, lets one trial through when half-open, and closes when it succeeds", async () => {
-    const breaker = worker.breakers.get("smtp")!;
+    const breaker = smtpBreaker(worker, smtp.port);
     const states: string[] = [];
     for (const state of ["open", "half_open", "closed"]) breaker.on(state, () => states.push(state));
 
@@ -35,7 +35,7 @@ describe("the SMTP circuit breaker", () => {
     expect(requests.every((r) => r.status === 202)).toBe(true);
 
     await waitFor(() => breaker.state === "open", { what: "the breaker to open" });
-    expect(worker.health()).toMatchObject({ consuming: false, breakers: { smtp: "open" } });
+    expect(worker.health()).toMatchObject({ consuming: false, breakers: { [`smtp:127.0.0.1:${smtp.port}`]: "open" } });
     // Sends that took their permit before the breaker opened may still be finishing: let them.
     await waitFor(() => worker.health().in_flight === 0, { what: "in-flight sends to settle" });
     const failuresWhenOpened = smtp.attempts.length;
@@ -58,7 +58,7 @@ describe("the SMTP circuit breaker", () => {
     await waitFor(() => users.every((u) => smtp.received.some((m) => m.to === u.email)), { timeoutMs: 10_000, what: "every mail" });
     for (const u of users) expect(smtp.received.filter((m) => m.to === u.email)).toHaveLength(1);
     expect(states).toEqual(["open", "half_open", "open", "half_open", "closed"]);
-    expect(worker.health()).toMatchObject({ consuming: true, breakers: { smtp: "closed" } });
+    expect(worker.health()).toMatchObject({ consuming: true, breakers: { [`smtp:127.0.0.1:${smtp.port}`]: "closed" } });
 
     // No message burned its retries on the open breaker: far fewer attempts than the 20 allowed.
     for (const r of requests) {

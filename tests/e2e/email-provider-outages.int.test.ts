@@ -1,7 +1,7 @@
 import type { Express } from "express";
 import type { DeliveryWorker } from "@herald/delivery";
 import { FakeSmtp, waitFor, type TestEnv } from "@herald/testkit";
-import { createUser, sendEmail, statusOf, emailWorld } from "../support/system";
+import { createUser, sendEmail, statusOf, emailWorld, smtpBreaker } from "../support/system";
 
 /**
  * The SMTP provider away for longer than the breaker's recovery time, in the three ways real
@@ -33,7 +33,7 @@ describe("the SMTP provider down for longer than the breaker's recovery time", (
   afterAll(() => cleanup());
 
   async function outage(name: string, start: () => Promise<void> | void, end: () => Promise<void> | void): Promise<void> {
-    const breaker = worker.breakers.get("smtp")!;
+    const breaker = smtpBreaker(worker, smtp.port);
     let opened = 0;
     const onOpen = () => (opened += 1);
     breaker.on("open", onOpen);

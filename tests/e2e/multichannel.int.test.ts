@@ -1,5 +1,6 @@
 import request from "supertest";
-import { HEADERS, PRIORITY_VALUES, WORK_QUEUES } from "@herald/messaging";
+import { HEADERS, PRIORITY_VALUES } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import { waitFor } from "@herald/testkit";
 import { drainQueue, header } from "../support/broker";
 import { createMultiChannelTemplate, emailWorld, rowCounts } from "../support/gateway";
@@ -42,7 +43,7 @@ describe("channels: [...] sends one delivery per channel under one request id", 
     expect(status.status).toBe("queued");
 
     // The sms message waits in sms.queue with the request's id and the high priority.
-    const [sms, ...more] = await drainQueue(w.env.broker, WORK_QUEUES.sms.queue);
+    const [sms, ...more] = await drainQueue(w.env.broker, queueOf("sms"));
     expect(more).toHaveLength(0);
     expect(sms!.properties.priority).toBe(PRIORITY_VALUES.high);
     expect(header(sms!, HEADERS.requestId)).toBe(requestId);
@@ -64,7 +65,7 @@ describe("channels: [...] sends one delivery per channel under one request id", 
       ["email", "sent"],
       ["sms", "suppressed"],
     ]);
-    expect(await w.env.queueDepth(WORK_QUEUES.sms.queue)).toBe(0);
+    expect(await w.env.queueDepth(queueOf("sms"))).toBe(0);
   });
 
   it("refuses the whole request when one channel has no variant (422) and writes nothing", async () => {

@@ -1,5 +1,5 @@
 import request from "supertest";
-import { WORK_QUEUES } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import { waitFor } from "@herald/testkit";
 import { emailWorld } from "../support/gateway";
 import { AUTH, createUser, createWelcomeTemplate, sendEmail, startEmailWorker, statusOf } from "../support/system";
@@ -22,7 +22,7 @@ describe("messages wait in the queue while no worker runs", () => {
       expect(res.status).toBe(202);
       expect(res.body.data.status).toBe("queued");
     }
-    await waitFor(async () => (await w.env.queueDepth(WORK_QUEUES.email.queue)) === 5, { what: "five messages in email.queue" });
+    await waitFor(async () => (await w.env.queueDepth(queueOf("email"))) === 5, { what: "five messages in email.queue" });
 
     // One message in flight at a time (WORKER_PREFETCH=1): the broker hands out the highest first.
     const worker = await startEmailWorker(w.env, w.smtp.port);
@@ -43,7 +43,7 @@ describe("messages wait in the queue while no worker runs", () => {
     expect(res.status).toBe(202);
     expect(res.body.data.status).toBe("queued");
     const requestId = res.body.data.request_id as string;
-    await waitFor(async () => (await w.env.queueDepth(WORK_QUEUES.email.queue)) === 1, { what: "the message in email.queue" });
+    await waitFor(async () => (await w.env.queueDepth(queueOf("email"))) === 1, { what: "the message in email.queue" });
 
     const prefs = await request(w.app).put(`/users/${user.id}/preferences`).set(AUTH).send({ email_enabled: false });
     expect(prefs.status).toBe(200);
@@ -60,6 +60,6 @@ describe("messages wait in the queue while no worker runs", () => {
     await sendEmail(w.app, other.id);
     await waitFor(() => w.smtp.received.find((m) => m.to === other.email), { what: "the other user's mail" });
     expect(w.smtp.received.filter((m) => m.to === user.email)).toHaveLength(0);
-    expect(await w.env.queueDepth(WORK_QUEUES.email.queue)).toBe(0);
+    expect(await w.env.queueDepth(queueOf("email"))).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import request from "supertest";
-import { WORK_QUEUES } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import { sleep, waitFor } from "@herald/testkit";
 import { deliveriesOf, emailWorld, wallTime } from "../support/gateway";
 import { AUTH, createUser, createWelcomeTemplate, sendEmail, startEmailWorker, statusOf } from "../support/system";
@@ -37,7 +37,7 @@ describe("quiet hours hold a delivery until the window ends in the user's time z
     if (Date.now() < end - 500) {
       const [held] = await deliveriesOf(w.env, requestId);
       expect(held!.status).toBe("held");
-      expect(await w.env.queueDepth(WORK_QUEUES.email.queue)).toBe(0);
+      expect(await w.env.queueDepth(queueOf("email"))).toBe(0);
     }
 
     const heldMail = await waitFor(() => w.smtp.received.find((m) => m.subject === "Welcome, held!"), { what: "the held mail", timeoutMs: 75_000 });

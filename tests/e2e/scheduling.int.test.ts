@@ -1,5 +1,6 @@
 import request from "supertest";
-import { ConfirmPublisher, OutboxPublisher, WORK_QUEUES } from "@herald/messaging";
+import { ConfirmPublisher, OutboxPublisher } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import { DeliveryScheduler } from "@herald/notifications";
 import { sleep, waitFor } from "@herald/testkit";
 import { drainQueue } from "../support/broker";
@@ -53,7 +54,7 @@ describe("send_at: scheduled sends wait in PostgreSQL and go out when due", () =
     const row = await w.env.db.prisma.delivery.findFirstOrThrow({ where: { requestId } });
     expect(row.releaseAt?.toISOString()).toBe(sendAt.toISOString());
     expect(await w.env.db.prisma.outboxMessage.count()).toBe(0);
-    expect(await w.env.queueDepth(WORK_QUEUES.email.queue)).toBe(0);
+    expect(await w.env.queueDepth(queueOf("email"))).toBe(0);
     expect((await w.env.db.prisma.notificationRequest.findUniqueOrThrow({ where: { id: requestId } })).sendAt?.toISOString()).toBe(sendAt.toISOString());
 
     const mail = await waitFor(() => w.smtp.received.find((m) => m.to === user.email), { what: "the scheduled mail", timeoutMs: 15_000 });
@@ -125,7 +126,7 @@ describe("send_at: scheduled sends wait in PostgreSQL and go out when due", () =
     expect(released[0]! + released[1]!).toBe(120);
     expect(await w.env.db.prisma.delivery.count({ where: { id: { in: [...ids] }, status: "queued" } })).toBe(120);
     await waitFor(async () => (await w.env.db.prisma.outboxMessage.count()) === 0, { what: "the outbox to empty" });
-    const messages = await drainQueue(w.env.broker, WORK_QUEUES.email.queue);
+    const messages = await drainQueue(w.env.broker, queueOf("email"));
     const published = messages.map((m) => (JSON.parse(m.content.toString()) as { delivery_id: string }).delivery_id);
     expect(published).toHaveLength(120);
     expect(new Set(published)).toEqual(ids);

@@ -1,6 +1,6 @@
 import request from "supertest";
 import type { Express } from "express";
-import { WORK_QUEUES } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import { createTestEnv, waitFor, type TestEnv } from "@herald/testkit";
 import type { Gateway } from "../../apps/api-gateway/src/server";
 import { drainQueue } from "../support/broker";
@@ -113,8 +113,8 @@ describe("POST /notifications/send-bulk", () => {
     const sources = await env.db.prisma.notificationRequest.findMany({ where: { userId: user.id }, select: { source: true } });
     expect(sources.every((s) => s.source === "bulk")).toBe(true);
     // Two queued deliveries were published; the scheduled one waits in PostgreSQL.
-    await waitFor(async () => (await env.queueDepth(WORK_QUEUES.email.queue)) === 2, { what: "two messages in email.queue" });
-    await drainQueue(env.broker, WORK_QUEUES.email.queue);
+    await waitFor(async () => (await env.queueDepth(queueOf("email"))) === 2, { what: "two messages in email.queue" });
+    await drainQueue(env.broker, queueOf("email"));
 
     // The whole bulk again: every accepted item is a replay or refused as before, nothing new is written.
     const again = await bulk({ notifications: [item(user.id, { idempotency_key: "bulk-k1" }), item(user.id, { idempotency_key: "bulk-k1", variables: { name: "Eve" } })] });
@@ -143,9 +143,9 @@ describe("POST /notifications/send-bulk", () => {
     expect(after.requests - before.requests).toBe(1000);
     expect(after.deliveries - before.deliveries).toBe(1000);
     expect(after.keys - before.keys).toBe(500);
-    await waitFor(async () => (await env.queueDepth(WORK_QUEUES.email.queue)) === 1000, { what: "1000 messages in email.queue" });
+    await waitFor(async () => (await env.queueDepth(queueOf("email"))) === 1000, { what: "1000 messages in email.queue" });
     await waitFor(async () => (await env.db.prisma.outboxMessage.count()) === 0, { what: "the outbox to empty" });
-    const ids = (await drainQueue(env.broker, WORK_QUEUES.email.queue)).map((m) => (JSON.parse(m.content.toString()) as { request_id: string }).request_id);
+    const ids = (await drainQueue(env.broker, queueOf("email"))).map((m) => (JSON.parse(m.content.toString()) as { request_id: string }).request_id);
     expect(new Set(ids)).toEqual(new Set(results.map((r) => r.data!.request_id)));
   });
 });

@@ -1,11 +1,8 @@
 import request from "supertest";
 import type { Express } from "express";
-import type { DeliveryWorker } from "@herald/delivery";
-import type { PushProvider } from "@herald/providers";
+import { startChannelWorker, type DeliveryWorker } from "@herald/delivery";
 import type { Runtime } from "@herald/runtime";
 import { waitFor, type FakeFcm, type FakeTwilio, type TestEnv } from "@herald/testkit";
-import { startPushWorker as startPush } from "../../apps/push-worker/src/start";
-import { startSmsWorker as startSms } from "../../apps/sms-worker/src/start";
 import { AUTH, statusOf } from "./system";
 
 export const SMS_FROM = "+15005550006";
@@ -24,10 +21,10 @@ export async function startPushWorker(
   env: TestEnv,
   fcm?: FakeFcm,
   overrides: Record<string, string> = {},
-): Promise<{ worker: DeliveryWorker; runtime: Runtime; provider: PushProvider }> {
+): Promise<{ worker: DeliveryWorker; runtime: Runtime }> {
   const runtime = await env.openRuntime("push-worker", { ...(fcm ? { FIREBASE_SERVICE_ACCOUNT: fcm.serviceAccountJson } : {}), ...overrides });
-  const { worker, provider } = await startPush(runtime, fcm ? { httpsAgent: fcm.agent } : {});
-  return { worker, runtime, provider };
+  const worker = await startChannelWorker(runtime, ["push"], fcm ? { httpsAgent: fcm.agent } : {});
+  return { worker, runtime };
 }
 
 /** The Twilio settings of a fake, for a worker and for a gateway that must know sms is real. */
@@ -42,7 +39,7 @@ export async function startSmsWorker(
   overrides: Record<string, string> = {},
 ): Promise<{ worker: DeliveryWorker; runtime: Runtime }> {
   const runtime = await env.openRuntime("sms-worker", { ...(twilio ? twilioEnv(twilio) : {}), ...overrides });
-  const { worker } = await startSms(runtime, twilio ? { httpsAgent: twilio.agent } : {});
+  const worker = await startChannelWorker(runtime, ["sms", "whatsapp"], twilio ? { httpsAgent: twilio.agent } : {});
   return { worker, runtime };
 }
 

@@ -1,15 +1,12 @@
 import request from "supertest";
 import type { Express } from "express";
 import { listen } from "@herald/http";
-import { startDeliveryWorker, type DeliveryWorker } from "@herald/delivery";
-import { WORK_QUEUES } from "@herald/messaging";
-import { SmtpEmailProvider } from "@herald/providers";
+import { startChannelWorker, type DeliveryWorker } from "@herald/delivery";
 import type { Runtime } from "@herald/runtime";
 import { FakeSmtp, TEST_API_KEY, createTestEnv, type TestEnv } from "@herald/testkit";
 import { createGateway, type Gateway } from "../../apps/api-gateway/src/server";
 import { createUserServiceApp } from "../../apps/user-service/src/server";
 import { createTemplateServiceApp } from "../../apps/template-service/src/server";
-import { emailHandler } from "../../apps/email-worker/src/email-handler";
 
 export const AUTH = { "X-API-Key": TEST_API_KEY };
 
@@ -39,17 +36,22 @@ export async function startApi(
   return { app: gateway.app, gateway, runtime, services: { users: usersApp, templates: templatesApp } };
 }
 
-/** An email worker process (in this process) sending to the given SMTP port. */
+/** An email worker process (in this process) sending to the given SMTP port (3 connections). */
 export async function startEmailWorker(
   env: TestEnv,
   smtpPort: number,
   overrides: Record<string, string> = {},
-): Promise<{ worker: DeliveryWorker; runtime: Runtime; provider: SmtpEmailProvider }> {
-  const runtime = await env.openRuntime("email-worker", overrides);
-  const provider = new SmtpEmailProvider({ host: "127.0.0.1", port: smtpPort, secure: false, maxConnections: 3, timeoutMs: runtime.config.smtp.timeoutMs });
-  runtime.releasers.add("smtp", () => provider.close());
-  const worker = await startDeliveryWorker(runtime, { queue: WORK_QUEUES.email.queue, handlers: [emailHandler(provider, runtime.config.smtp.from)] });
-  return { worker, runtime, provider };
+): Promise<{ worker: DeliveryWorker; runtime: Runtime }> {
+  const runtime = await env.openRuntime("email-worker", { SMTP_HOST: "127.0.0.1", SMTP_PORT: String(smtpPort), SMTP_MAX_CONNECTIONS: "3", ...overrides });
+  const worker = await startChannelWorker(runtime, ["email"]);
+  return { worker, runtime };
+}
+
+/** The breaker of the SMTP server a test's email worker sends to. */
+export function smtpBreaker(worker: DeliveryWorker, smtpPort: number) {
+  const breaker = worker.breakers.get(`smtp:127.0.0.1:${smtpPort}`);
+  if (!breaker) throw new Error(`no breaker for smtp:127.0.0.1:${smtpPort}; the worker has ${[...worker.breakers.keys()].join(", ")}`);
+  return breaker;
 }
 
 let counter = 0;

@@ -1,10 +1,9 @@
 import request from "supertest";
 import type { Express } from "express";
-import type { DeliveryWorker } from "@herald/delivery";
+import { startChannelWorker, type DeliveryWorker } from "@herald/delivery";
 import type { HttpProviderOptions } from "@herald/providers";
 import type { Runtime } from "@herald/runtime";
 import { waitFor, type TestEnv } from "@herald/testkit";
-import { startWebhookWorker as start } from "../../apps/webhook-worker/src/start";
 import { AUTH, statusOf } from "./system";
 
 /** A webhook worker process (in this process) on the test's world. */
@@ -14,7 +13,7 @@ export async function startWebhookWorker(
   options: Pick<HttpProviderOptions, "resolver" | "ca"> = {},
 ): Promise<{ worker: DeliveryWorker; runtime: Runtime }> {
   const runtime = await env.openRuntime("webhook-worker", overrides);
-  return { worker: await start(runtime, options), runtime };
+  return { worker: await startChannelWorker(runtime, ["webhook", "slack"], options), runtime };
 }
 
 let counter = 0;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { workQueues } from "@herald/channels";
 import { loadConfig, ConfigError, processEnv, type Config } from "@herald/config";
 import { ensureDatabase, ensureManagementPlugin, ensureServices, migrate } from "@herald/devstack";
 import { createLogger } from "@herald/logger";
@@ -27,7 +28,7 @@ async function declare(config: Config): Promise<void> {
   const amqp = new AmqpConnection(config.rabbitmq.url, logger, "launcher");
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
-    await declareTopology(channel, topologyDelays(config));
+    await declareTopology(channel, workQueues(), topologyDelays(config), config.rabbitmq.queueType);
     await channel.close();
   });
   await amqp.start(60_000);

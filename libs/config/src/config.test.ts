@@ -5,7 +5,7 @@ describe("loadConfig", () => {
     const config = loadConfig({});
     expect(config.ports.gateway).toBe(8000);
     expect(config.database.url).toBe("postgresql://postgres@127.0.0.1:5432/notifications");
-    expect(config.retry).toEqual({ maxAttempts: 3, baseDelayMs: 2000 });
+    expect(config.retry).toEqual({ maxRetries: 3, baseDelayMs: 2000 });
     expect(config.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000 });
     expect(config.rateLimit).toEqual({ perUser: 100, windowMs: 60_000 });
     expect(config.smtp.host).toBeUndefined();
@@ -31,5 +31,18 @@ describe("loadConfig", () => {
     expect(dev.generatedApiKey).toBe(dev.apiKeys[0]);
     expect(loadConfig({ API_KEYS: "a, b ,," }).apiKeys).toEqual(["a", "b"]);
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/API_KEYS is required in production/);
+  });
+
+  it("reads SMTP_URLS as relays in order, in place of SMTP_HOST, and never prints their passwords", () => {
+    const config = loadConfig({ SMTP_URLS: "smtp://relay-a:2525, smtps://user%40x:p%40ss@relay-b", SMTP_HOST: "ignored" });
+    expect(config.smtp.servers).toEqual([
+      { host: "relay-a", port: 2525, secure: false, user: undefined, password: undefined },
+      { host: "relay-b", port: 465, secure: true, user: "user@x", password: "p@ss" },
+    ]);
+    expect(loadConfig({ SMTP_HOST: "mx", SMTP_PORT: "25" }).smtp.servers).toEqual([{ host: "mx", port: 25, secure: false, user: undefined, password: undefined }]);
+    expect(loadConfig({}).smtp.servers).toEqual([]);
+    expect(() => loadConfig({ SMTP_URLS: "http://u:secret@relay" })).toThrow(/SMTP_URLS relays must be smtp:\/\/ or smtps:\/\/ URLs/);
+    expect(() => loadConfig({ SMTP_URLS: "smtp://u:secret@relay:99999" })).toThrow(/SMTP_URLS/);
+    expect(() => loadConfig({ SMTP_URLS: "smtp://u:secret@relay:99999" })).not.toThrow(/secret/);
   });
 });

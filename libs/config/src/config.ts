@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { envSchema, type Env } from "./schema";
+import { envSchema, type Env, type SmtpServer } from "./schema";
 
 export interface Config {
   env: Env["NODE_ENV"];
   logLevel: Env["LOG_LEVEL"];
   database: { url: string; poolSize: number };
   redis: { url: string; keyPrefix: string };
-  rabbitmq: { url: string; managementUrl: string };
+  /** queueType: RABBITMQ_QUEUE_TYPE, classic or quorum. */
+  rabbitmq: { url: string; managementUrl: string; queueType: "classic" | "quorum" };
   /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
   apiKeys: string[];
   /** Set when the key was generated because API_KEYS was unset (development and test only). */
@@ -26,6 +27,11 @@ export interface Config {
   devSmtpHost: string;
   services: { userServiceUrl: string; templateServiceUrl: string };
   smtp: {
+    /**
+     * The relays, in order of preference (SMTP_URLS, or the one of SMTP_HOST...); empty: email goes
+     * to the built-in dev inbox on 127.0.0.1:devSmtp.
+     */
+    servers: SmtpServer[];
     /** Unset: email goes to the built-in dev inbox on 127.0.0.1:devSmtp. */
     host: string | undefined;
     port: number;
@@ -45,11 +51,16 @@ export interface Config {
     from: string | undefined;
     whatsappFrom: string | undefined;
     timeoutMs: number;
+    /** A second account to fail over to (TWILIO_FALLBACK_*), when its SID and token are set. */
+    fallback: { accountSid: string; authToken: string; from: string | undefined; whatsappFrom: string | undefined } | undefined;
   };
+  /** Outside production, the dev inbox / sandbox is every channel's last provider (SANDBOX_FALLBACK). */
+  sandboxFallback: boolean;
   /** Outbound sends per second per channel, shared by every replica through Redis; 0 = unlimited. */
   outboundRates: { email: number; push: number; sms: number; whatsapp: number };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number };
-  retry: { maxAttempts: number; baseDelayMs: number };
+  /** MAX_RETRY_ATTEMPTS (retries after the first attempt) and RETRY_BASE_DELAY_MS: the retry policy. */
+  retry: { maxRetries: number; baseDelayMs: number };
   /**
    * prefetch: unacked messages per worker; heartbeatMs / deadAfterMs: how often an instance beats
    * and after how long without a beat its claims are decided; leaseMs: the same for claims that
@@ -93,6 +104,14 @@ export class ConfigError extends Error {
 
 type Source = Record<string, string | undefined>;
 
+/** Variables whose value is never repeated in an error message. */
+const SECRETS = new Set(["API_KEYS", "SMTP_PASSWORD", "TWILIO_AUTH_TOKEN", "TWILIO_FALLBACK_AUTH_TOKEN", "FIREBASE_SERVICE_ACCOUNT"]);
+
+/** A value with the credentials of any URL in it masked. */
+function redact(value: string): string {
+  return value.replace(/\/\/[^@/\s,]*@/g, "//***@");
+}
+
 /** Parses the environment once. Throws a ConfigError naming the first bad variable. */
 export function loadConfig(source: Source): Config {
   const parsed = envSchema.safeParse(source);
@@ -100,7 +119,7 @@ export function loadConfig(source: Source): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? "environment");
     const value = source[variable];
-    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined ? "" : ` (got "${value}")`}`);
+    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined || SECRETS.has(variable) ? "" : ` (got "${redact(value)}")`}`);
   }
   const e = parsed.data;
   const apiKeys = (e.API_KEYS ?? "")
@@ -119,7 +138,7 @@ export function loadConfig(source: Source): Config {
     logLevel: e.LOG_LEVEL,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
-    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL },
+    rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL, queueType: e.RABBITMQ_QUEUE_TYPE },
     apiKeys,
     generatedApiKey,
     ports: {
@@ -139,7 +158,13 @@ export function loadConfig(source: Source): Config {
       templateServiceUrl: e.TEMPLATE_SERVICE_URL ?? local(e.TEMPLATE_SERVICE_PORT),
     },
     smtp: {
-      host: e.SMTP_HOST,
+      servers:
+        e.SMTP_URLS.length > 0
+          ? e.SMTP_URLS
+          : e.SMTP_HOST
+            ? [{ host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD }]
+            : [],
+      host: e.SMTP_URLS[0]?.host ?? e.SMTP_HOST,
       port: e.SMTP_PORT,
       user: e.SMTP_USER,
       password: e.SMTP_PASSWORD,
@@ -155,7 +180,17 @@ export function loadConfig(source: Source): Config {
       from: e.TWILIO_FROM,
       whatsappFrom: e.TWILIO_WHATSAPP_FROM,
       timeoutMs: e.TWILIO_TIMEOUT,
+      fallback:
+        e.TWILIO_FALLBACK_ACCOUNT_SID && e.TWILIO_FALLBACK_AUTH_TOKEN
+          ? {
+              accountSid: e.TWILIO_FALLBACK_ACCOUNT_SID,
+              authToken: e.TWILIO_FALLBACK_AUTH_TOKEN,
+              from: e.TWILIO_FALLBACK_FROM ?? e.TWILIO_FROM,
+              whatsappFrom: e.TWILIO_FALLBACK_WHATSAPP_FROM ?? e.TWILIO_WHATSAPP_FROM,
+            }
+          : undefined,
     },
+    sandboxFallback: e.SANDBOX_FALLBACK && e.NODE_ENV !== "production",
     outboundRates: {
       email: e.EMAIL_RATE_PER_SECOND,
       push: e.PUSH_RATE_PER_SECOND,
@@ -163,7 +198,7 @@ export function loadConfig(source: Source): Config {
       whatsapp: e.WHATSAPP_RATE_PER_SECOND,
     },
     breaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURE_THRESHOLD, recoveryTimeoutMs: e.CIRCUIT_BREAKER_RECOVERY_TIMEOUT },
-    retry: { maxAttempts: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
+    retry: { maxRetries: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
     worker: {
       prefetch: e.WORKER_PREFETCH,
       leaseMs: e.DELIVERY_LEASE,

@@ -59,6 +59,45 @@ const channelList = (defaultValue: string) =>
       return names as (typeof CHANNEL_NAMES)[number][];
     });
 
+/** One SMTP relay of SMTP_URLS: smtp://[user[:password]@]host[:port] or smtps://... */
+export interface SmtpServer {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string | undefined;
+  password: string | undefined;
+}
+
+/** SMTP_URLS: comma-separated relays in order of preference (unset or empty: none). */
+const smtpUrls = z
+  .string()
+  .optional()
+  .transform((value, ctx): SmtpServer[] => {
+    const servers: SmtpServer[] = [];
+    for (const part of (value ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+      let url: URL;
+      try {
+        url = new URL(part);
+      } catch {
+        ctx.addIssue({ code: "custom", message: `"${part.replace(/\/\/[^@/]*@/, "//***@")}" is not a URL (smtp://host:port or smtps://user:password@host:port)` });
+        return z.NEVER;
+      }
+      if (url.protocol !== "smtp:" && url.protocol !== "smtps:") {
+        ctx.addIssue({ code: "custom", message: `relays must be smtp:// or smtps:// URLs, got ${url.protocol}//` });
+        return z.NEVER;
+      }
+      const secure = url.protocol === "smtps:";
+      servers.push({
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: url.port ? Number(url.port) : secure ? 465 : 587,
+        secure,
+        user: url.username ? decodeURIComponent(url.username) : undefined,
+        password: url.password ? decodeURIComponent(url.password) : undefined,
+      });
+    }
+    return servers;
+  });
+
 /** Every environment variable the platform reads, with its default. The contract lists them. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -69,6 +108,8 @@ export const envSchema = z.object({
   REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   REDIS_KEY_PREFIX: z.string().default("herald:"),
   RABBITMQ_URL: url("amqp://guest:guest@127.0.0.1:5672", ["amqp:", "amqps:"]),
+  // classic (one queue per channel group, with priorities) or quorum (replicated; a priority queue each).
+  RABBITMQ_QUEUE_TYPE: z.enum(["classic", "quorum"]).default("classic"),
   RABBITMQ_MANAGEMENT_URL: url("http://guest:guest@127.0.0.1:15672", ["http:", "https:"]),
 
   API_KEYS: optionalString,
@@ -86,6 +127,8 @@ export const envSchema = z.object({
   USER_SERVICE_URL: optionalString,
   TEMPLATE_SERVICE_URL: optionalString,
 
+  // Relays in order of preference, each with its own breaker; replaces SMTP_HOST ... SMTP_SECURE.
+  SMTP_URLS: smtpUrls,
   SMTP_HOST: optionalString,
   SMTP_PORT: port(587),
   SMTP_USER: optionalString,
@@ -100,6 +143,13 @@ export const envSchema = z.object({
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_FROM: optionalString,
   TWILIO_WHATSAPP_FROM: optionalString,
+  // A second Twilio account (or the same with another sender) to fail over to.
+  TWILIO_FALLBACK_ACCOUNT_SID: optionalString,
+  TWILIO_FALLBACK_AUTH_TOKEN: optionalString,
+  TWILIO_FALLBACK_FROM: optionalString,
+  TWILIO_FALLBACK_WHATSAPP_FROM: optionalString,
+  // Outside production: after every real provider of a channel, the dev inbox / sandbox.
+  SANDBOX_FALLBACK: bool(false),
   PUSH_TIMEOUT: duration(10_000),
   TWILIO_TIMEOUT: duration(10_000),
   EMAIL_RATE_PER_SECOND: rate(),

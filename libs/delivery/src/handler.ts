@@ -1,3 +1,4 @@
+import type { SendOutcome } from "@herald/channels";
 import type { Channel } from "@herald/db";
 import type { Logger } from "@herald/logger";
 import type { RenderedMessage, TemplateVersionView } from "@herald/templates";
@@ -13,20 +14,20 @@ export interface SendContext {
   logger: Logger;
 }
 
-export interface SendOutcome {
-  providerMessageId: string | null;
-  /** What the provider reported per recipient (push: each device's result): stored as JSON with the delivery. */
-  outcome?: unknown;
-}
+export type { SendOutcome };
 
 /**
- * A channel's handler: a plain async function of (message, context) that sends through its
- * provider or throws a DeliveryError. It knows nothing of queues, acks, retries or breakers.
+ * One provider of a channel, as the worker drives it: a plain async function of (message, context)
+ * that sends through the provider or throws a DeliveryError. It knows nothing of queues, acks,
+ * retries or breakers. A channel with several providers has one handler each, in order of
+ * preference: the worker fails over from one to the next.
  */
 export interface ChannelHandler {
   channel: Channel;
   /** The provider's name: one breaker per provider. */
   provider: string;
+  /** Consecutive failures that open this provider's breaker (default: the policy's). */
+  breakerFailureThreshold?: number;
   /** Sends that can usefully be in flight at once (the provider's connection pool). */
   concurrency: number;
   /**

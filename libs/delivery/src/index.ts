@@ -1,7 +1,7 @@
 export { DeliveryWorker } from "./pipeline";
 export type { DeliveryWorkerDeps } from "./pipeline";
-export { startDeliveryWorker } from "./start";
-export type { StartWorkerOptions } from "./start";
+export { startDeliveryWorker, startChannelWorker, runChannelWorker } from "./start";
+export { handlersFor } from "./channel-handlers";
 export { workerPolicy, DEADLINE_GRACE_MS } from "./policy";
 export type { WorkerPolicy } from "./policy";
 export { providerParts } from "./handler";

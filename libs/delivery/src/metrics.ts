@@ -1,7 +1,7 @@
 import { prom, type Registry } from "@herald/http";
 import type { BreakerState } from "@herald/resilience";
 
-export type Outcome = "sent" | "retried" | "dead_lettered" | "failed" | "suppressed" | "duplicate";
+export type Outcome = "sent" | "retried" | "failover" | "dead_lettered" | "failed" | "suppressed" | "duplicate";
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 

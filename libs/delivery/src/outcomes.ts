@@ -79,6 +79,20 @@ export class Outcomes {
   }
 
   /**
+   * A provider failed retryably and the next one is available: the failed call is recorded (an
+   * attempt row naming its provider) and the attempt is handed over to the next provider at once,
+   * with no backoff. Answers the delivery as claimed for the next provider, or undefined when the
+   * attempt is no longer this worker's.
+   */
+  async failover(delivery: ClaimedDelivery, error: DeliveryError, next: string, log: Logger): Promise<ClaimedDelivery | undefined> {
+    const failure = { errorCode: error.code, error: error.message, retryable: true, outcome: error.outcome };
+    const moved = await this.deps.gate.persist("failover", () => this.deps.repository.failover(delivery, failure, next));
+    this.deps.metrics?.outcome(delivery.channel, "failover");
+    log.warn("provider failed; failing over to the next", { provider: delivery.provider, next, error_code: error.code, error: error.message });
+    return moved ? { ...delivery, provider: next } : undefined;
+  }
+
+  /**
    * A dead worker left this attempt on the wire, and the channel's policy is not to resend: whether
    * the provider got it is unknown, so an operator decides (the dead letter can be replayed).
    */

@@ -188,7 +188,7 @@ describe("the delivery worker runtime", () => {
       breaker.on("open", () => (opened += 1));
       const ids = [await enqueue(publisher), await enqueue(publisher), await enqueue(publisher)];
       await waitFor(() => opened >= 1 && worker.health().consuming === false, { what: "the breaker to open and hold the queue" });
-      expect(worker.health().held_for).toEqual(["breaker fake"]);
+      expect(worker.health().held_for).toEqual(["every email provider down"]);
       // Half-open trials go on failing until one delivery has made more attempts than
       // 1 + MAX_RETRY_ATTEMPTS (2) would allow it ...
       const most = async () => Math.max(...(await Promise.all(ids.map(async (id) => (await delivery(id)).attempts))));

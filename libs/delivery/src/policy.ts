@@ -10,6 +10,8 @@ import { recheckDelayMs } from "@herald/runtime";
  */
 export interface WorkerPolicy {
   queue: string;
+  /** RABBITMQ_QUEUE_TYPE: with quorum queues a worker also consumes `<queue>.priority`, first. */
+  queueType: "classic" | "quorum";
   /** Unacked messages at once (WORKER_PREFETCH). */
   prefetch: number;
   retry: RetryPolicy;
@@ -43,8 +45,9 @@ export function workerPolicy(config: Config, queue: string, overrides: { breaker
   const { worker, retry, breaker } = config;
   return {
     queue,
+    queueType: config.rabbitmq.queueType,
     prefetch: worker.prefetch,
-    retry: { maxRetries: retry.maxAttempts, baseDelayMs: retry.baseDelayMs },
+    retry,
     breaker: {
       failureThreshold: overrides.breakerFailureThreshold ?? breaker.failureThreshold,
       recoveryTimeoutMs: breaker.recoveryTimeoutMs,

@@ -238,6 +238,26 @@ export class DeliveryRepository {
     return rowCount === 1;
   }
 
+  /**
+   * One provider of this attempt failed and the next takes over: the failed call as an attempt row
+   * (same attempt number, its provider), and the delivery's provider is the next one; false if the
+   * attempt is no longer ours.
+   */
+  async failover(delivery: ClaimedDelivery, failure: FailureRecord, next: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ moved: number }>(
+      `WITH moved AS (
+         UPDATE deliveries SET provider = $6, last_error = $4, last_error_code = $3, updated_at = now()
+          WHERE id = $1 AND status = 'processing' AND attempts = $2
+         RETURNING id, attempts),
+       logged AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, error_code, error, retryable, provider)
+         SELECT id, attempts, $3, $4, true, $5 FROM moved)
+       SELECT count(*)::int AS moved FROM moved`,
+      [delivery.id, delivery.attempt, failure.errorCode, failure.error, delivery.provider, next],
+    );
+    return rows[0]?.moved === 1;
+  }
+
   /** processing -> retrying, with the failed attempt in delivery_attempts; false if no longer ours. */
   async markRetrying(delivery: ClaimedDelivery, failure: FailureRecord, nextAttemptAt: Date): Promise<boolean> {
     const { rows } = await this.pool.query<{ moved: number }>(

@@ -1,14 +1,15 @@
 export {
   EXCHANGE,
   FAILED_QUEUE,
-  WORK_QUEUES,
   MAX_PRIORITY,
   PRIORITY_VALUES,
-  queueForRoutingKey,
   delayQueueName,
   declareTopology,
+  routingKeyFor,
+  priorityQueueName,
+  consumedQueues,
 } from "./topology";
-export type { WorkQueueName } from "./topology";
+export type { WorkQueue, QueueType } from "./topology";
 export { AmqpConnection } from "./connection";
 export type { AmqpLogger } from "./connection";
 export { ConfirmPublisher, BrokerUnavailableError } from "./publisher";

@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from "amqplib";
 import { z } from "zod";
 import { CHANNELS } from "@herald/db";
-import { EXCHANGE, PRIORITY_VALUES } from "./topology";
+import { EXCHANGE, PRIORITY_VALUES, routingKeyFor } from "./topology";
 import type { OutgoingMessage } from "./publisher";
 
 /** Header names carried by every message (the contract lists the first three). */
@@ -81,7 +81,7 @@ export function deliveryOutgoing(d: DeliveryEnvelope): OutgoingMessage {
   const body: DeliveryMessage = { delivery_id: d.deliveryId, request_id: d.requestId, channel: d.channel };
   return {
     exchange: EXCHANGE,
-    routingKey: deliveryMessage.routingKey(body),
+    routingKey: routingKeyFor(deliveryMessage.routingKey(body), d.priority),
     body,
     priority: PRIORITY_VALUES[d.priority],
     messageId: d.deliveryId,

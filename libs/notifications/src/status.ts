@@ -11,6 +11,8 @@ export interface DeliveryView {
   last_error: string | null;
   last_error_code: string | null;
   provider_message_id: string | null;
+  /** The provider the current or last attempt was handed to (the one that sent it, once sent). */
+  provider: string | null;
   /** What the provider reported per recipient (push: each device's result); null when nothing was sent. */
   outcome: unknown;
   template_version_id: string | null;
@@ -20,7 +22,8 @@ export interface DeliveryView {
   failed_at: string | null;
   created_at: string;
   updated_at: string;
-  errors: { attempt: number; error_code: string; error: string; retryable: boolean; at: string }[];
+  /** Every failed provider call, with the provider that failed (several per attempt when it failed over). */
+  errors: { attempt: number; provider: string | null; error_code: string; error: string; retryable: boolean; at: string }[];
 }
 
 export interface RequestView {
@@ -125,6 +128,7 @@ function toRequestView(row: RequestRow): RequestView {
     last_error: d.lastError,
     last_error_code: d.lastErrorCode,
     provider_message_id: d.providerMessageId,
+    provider: d.provider,
     outcome: d.outcome ?? null,
     template_version_id: d.templateVersionId,
     release_at: iso(d.releaseAt),
@@ -135,6 +139,7 @@ function toRequestView(row: RequestRow): RequestView {
     updated_at: d.updatedAt.toISOString(),
     errors: d.attemptLog.map((a) => ({
       attempt: a.attempt,
+      provider: a.provider,
       error_code: a.errorCode,
       error: a.error,
       retryable: a.retryable,

@@ -8,28 +8,22 @@ type GetSocket = (options: { host?: string; port?: number }, callback: (error: E
  * server acknowledges the previous one, and a server that delays its ACKs (Linux does, ~40 ms)
  * turns every message into a 40 ms wait: 111 mails/s instead of ~1,900 over 5 local connections,
  * measured here. TLS (implicit or STARTTLS) is layered by nodemailer on this socket as usual.
+ *
+ * The socket is handed over at once, still connecting, and never an error through the callback:
+ * nodemailer's pool does not remove a connection whose getSocket failed (it stays "busy" forever,
+ * and after SMTP_MAX_CONNECTIONS refused connections the pool holds every send without opening a
+ * socket). A refused or timed-out connect instead errors on the socket, which nodemailer handles
+ * like any connection error: the send fails and the connection leaves the pool.
  */
 export function noDelaySocket(connectTimeoutMs: number, opened?: (socket: net.Socket) => void): GetSocket {
   return (options, callback) => {
-    let done = false;
-    const finish = (error: Error | null, socket?: net.Socket) => {
-      if (done) return;
-      done = true;
-      if (error) callback(error);
-      else callback(null, { connection: socket! });
-    };
-    const socket = net.connect({ host: options.host ?? "127.0.0.1", port: options.port ?? 25 }, () => {
-      socket.setTimeout(0);
-      finish(null, socket);
-    });
+    const socket = net.connect({ host: options.host ?? "127.0.0.1", port: options.port ?? 25 }, () => socket.setTimeout(0));
     opened?.(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
     socket.setTimeout(connectTimeoutMs, () => {
-      const error = Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: "ETIMEDOUT" });
-      socket.destroy();
-      finish(error);
+      socket.destroy(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: "ETIMEDOUT" }));
     });
-    socket.once("error", (error) => finish(error));
+    callback(null, { connection: socket });
   };
 }

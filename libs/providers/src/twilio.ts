@@ -5,6 +5,8 @@ import type { SendReceipt } from "./types";
 import type { TextMessage, TextProvider } from "./text";
 
 export interface TwilioOptions {
+  /** The breaker's and the metrics' name: "twilio", or "twilio-fallback" for a second account. */
+  name?: string;
   accountSid: string;
   authToken: string;
   /** TWILIO_TIMEOUT: a call slower than this fails as twilio_timeout (retryable). */
@@ -77,7 +79,7 @@ export function classifyTwilioError(error: unknown): DeliveryError {
  * The client's own retries stay off: the worker runtime retries.
  */
 export class TwilioTextProvider implements TextProvider {
-  readonly name = "twilio";
+  readonly name: string;
   readonly concurrency: number;
   readonly deadlineMs: number;
   private readonly client: twilio.Twilio;
@@ -85,6 +87,7 @@ export class TwilioTextProvider implements TextProvider {
   private readonly ownsAgent: boolean;
 
   constructor(options: TwilioOptions) {
+    this.name = options.name ?? "twilio";
     this.concurrency = options.concurrency ?? 10;
     this.deadlineMs = options.timeoutMs;
     this.http = new twilio.RequestClient({ timeout: options.timeoutMs, keepAlive: true, maxSockets: this.concurrency, autoRetry: false });

@@ -97,16 +97,24 @@ export class ProviderBreaker extends EventEmitter {
    */
   async acquire(): Promise<BreakerPermit> {
     for (;;) {
-      if (this.breaker.closed) return this.permit(false);
+      const permit = this.tryAcquire();
+      if (permit) return permit;
       if (!this.breaker.halfOpen) throw new BreakerOpenError(this.provider);
-      if (!this.trial) {
-        this.trial = new Promise<void>((resolve) => (this.settleTrial = resolve));
-        this.trialTimer = setTimeout(() => this.trialExpired(), this.trialTimeoutMs);
-        this.trialTimer.unref();
-        return this.permit(true);
-      }
       await this.trial;
     }
+  }
+
+  /**
+   * A permit now, or undefined: closed gives one; half-open gives the trial if nobody has it;
+   * open, or half-open with the trial taken, gives none (a caller with another provider moves on).
+   */
+  tryAcquire(): BreakerPermit | undefined {
+    if (this.breaker.closed) return this.permit(false);
+    if (!this.breaker.halfOpen || this.trial) return undefined;
+    this.trial = new Promise<void>((resolve) => (this.settleTrial = resolve));
+    this.trialTimer = setTimeout(() => this.trialExpired(), this.trialTimeoutMs);
+    this.trialTimer.unref();
+    return this.permit(true);
   }
 
   private permit(isTrial: boolean): BreakerPermit {

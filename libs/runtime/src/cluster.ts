@@ -1,7 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { prom, type Registry } from "@herald/http";
 import type { Releasers } from "./releasers";
-import { runMain } from "./runtime";
+import { runMain } from "./main";
 
 const METRICS_REQUEST = "herald:metrics-request";
 const METRICS_ANSWER = "herald:metrics-answer";

@@ -12,6 +12,6 @@ export function recheckDelayMs(config: Config): number {
 
 /** Every delay queue the topology declares per work queue: one per retry delay, and the recheck. */
 export function topologyDelays(config: Config): number[] {
-  const retries = retryDelays({ maxRetries: config.retry.maxAttempts, baseDelayMs: config.retry.baseDelayMs });
+  const retries = retryDelays(config.retry);
   return [...new Set([...retries, recheckDelayMs(config)])];
 }

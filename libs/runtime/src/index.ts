@@ -1,4 +1,5 @@
-export { openRuntime, runMain } from "./runtime";
+export { openRuntime } from "./runtime";
+export { runMain } from "./main";
 export type { Runtime, RuntimeOptions } from "./runtime";
 export { Releasers } from "./releasers";
 export { recheckDelayMs, topologyDelays } from "./delays";

@@ -1,3 +1,4 @@
+import { workQueues } from "@herald/channels";
 import type { Config } from "@herald/config";
 import { createLogger, type Logger } from "@herald/logger";
 import { createDatabase, pingDatabase, type Database } from "@herald/db";
@@ -59,7 +60,7 @@ export async function openRuntime({ service, config, logger, poolSize, waitForBr
   await amqp.addSetup(async (connection) => {
     const channel = await connection.createChannel();
     try {
-      await declareTopology(channel, delays);
+      await declareTopology(channel, workQueues(), delays, config.rabbitmq.queueType);
     } finally {
       await channel.close().catch(() => undefined);
     }
@@ -75,30 +76,4 @@ export async function openRuntime({ service, config, logger, poolSize, waitForBr
     rabbitmq: () => (amqp.isConnected ? Promise.resolve() : Promise.reject(new Error("not connected"))),
   };
   return { service, config, logger: log, db, redis, amqp, registry, metrics: metricsSource(registry), releasers, checks };
-}
-
-/**
- * A process's main: runs `start`, then waits for SIGTERM/SIGINT and releases everything in reverse
- * order. A failure to start prints one line and exits 1.
- */
-export function runMain(service: string, start: () => Promise<Releasers>): void {
-  start().then(
-    (releasers) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        process.stdout.write(`${JSON.stringify({ level: "info", message: "shutting down", service, signal })}\n`);
-        const force = setTimeout(() => process.exit(1), 30_000);
-        force.unref();
-        void releasers.releaseAll().then(() => process.exit(0));
-      };
-      process.on("SIGTERM", () => stop("SIGTERM"));
-      process.on("SIGINT", () => stop("SIGINT"));
-    },
-    (error: unknown) => {
-      process.stderr.write(`${service} failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -2,7 +2,6 @@ export { UserDirectory } from "./directory";
 export { UserService, newWebhookSecret } from "./service";
 export type { UserWithSecret } from "./service";
 export type { Registration } from "./devices";
-export { channelEnabled, channelReachable } from "./profile";
 export { quietHoursEnd, inQuietHours } from "./quiet-hours";
 export type { UserProfile, Preferences, QuietHours, DeviceView } from "./profile";
 export {

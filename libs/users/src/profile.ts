@@ -1,4 +1,4 @@
-import type { Channel, Platform } from "@herald/db";
+import type { Platform } from "@herald/db";
 
 export interface QuietHours {
   start: string;
@@ -39,34 +39,4 @@ export interface UserProfile {
   devices: DeviceView[];
   created_at: string;
   updated_at: string;
-}
-
-const ENABLED: Record<Channel, keyof Preferences> = {
-  email: "email_enabled",
-  push: "push_enabled",
-  sms: "sms_enabled",
-  whatsapp: "whatsapp_enabled",
-  webhook: "webhook_enabled",
-  slack: "slack_enabled",
-};
-
-export function channelEnabled(user: UserProfile, channel: Channel): boolean {
-  return user.preferences[ENABLED[channel]] === true;
-}
-
-/** Whether the user has somewhere to receive this channel at all. */
-export function channelReachable(user: UserProfile, channel: Channel): boolean {
-  switch (channel) {
-    case "email":
-      return user.email !== null;
-    case "sms":
-    case "whatsapp":
-      return user.phone !== null;
-    case "push":
-      return user.devices.length > 0;
-    case "webhook":
-      return user.webhook_url !== null;
-    case "slack":
-      return user.slack_webhook_url !== null;
-  }
 }

@@ -1,5 +1,5 @@
 import { PermanentDeliveryError } from "@herald/errors";
-import { jsonBody } from "./handlers";
+import { jsonBody } from "./webhook";
 
 describe("jsonBody", () => {
   it("posts the rendered JSON byte for byte (the signature covers exactly these bytes)", () => {
