@@ -1,9 +1,9 @@
 import type { Message } from "amqplib";
-import { WORK_QUEUES } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
 import type { Drill } from "../drill";
 import { receivedMails } from "./common";
 
-const EMAIL_QUEUE = WORK_QUEUES.email.queue;
+const EMAIL_QUEUE = queueOf("email");
 
 /** Copies of real messages injected into email.queue, while the originals are in flight and after they were sent: each mail delivered once. */
 export const duplicates: Drill = {

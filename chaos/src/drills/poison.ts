@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { HEADERS, WORK_QUEUES } from "@herald/messaging";
+import { queueOf } from "@herald/channels";
+import { HEADERS } from "@herald/messaging";
 import { Broker } from "../broker";
 import type { Drill } from "../drill";
 import { receivedMails } from "./common";
 
-const EMAIL_QUEUE = WORK_QUEUES.email.queue;
+const EMAIL_QUEUE = queueOf("email");
 const POISON_HEADER = "x-chaos-poison";
 /** "At once": a poison message is in failed.queue within this long of being published (a slow, shared machine). */
 const AT_ONCE_MS = 10_000;
