@@ -19,7 +19,7 @@ export const gatewayKill: Drill = {
   short: true,
   sends: 300,
   channels: ALL_CHANNELS,
-  deadlineS: () => 150,
+  deadlineS: (s) => (s.short ? 100 : 150),
   async run(ctx) {
     const stream = ctx.load.stream({ count: 300, perSecond: 20, channels: ALL_CHANNELS, signal: ctx.signal });
     await ctx.sleep(4000);

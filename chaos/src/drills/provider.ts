@@ -22,7 +22,8 @@ function watchBreaker(ctx: DrillContext, since: number): () => string {
       try {
         const response = await fetch(`http://127.0.0.1:${PORTS.emailWorker}/health`, { signal: AbortSignal.timeout(2000) });
         const data = ((await response.json()) as { data: { breakers?: Record<string, string>; in_flight?: number } }).data;
-        const state = data.breakers?.smtp ?? "?";
+        // The SMTP provider's breaker ("smtp", or "smtp:<host>:<port>" with failover).
+        const state = Object.entries(data.breakers ?? {}).find(([name]) => name.startsWith("smtp"))?.[1] ?? "?";
         if (state !== last) {
           seen.push(`${state} at +${((Date.now() - since) / 1000).toFixed(0)} s (in flight ${data.in_flight ?? "?"})`);
           last = state;
@@ -54,12 +55,13 @@ function providerOutage(name: string, mode: SinkMode, what: string, short: boole
     sends: 60,
     channels: ["email"],
     env: shortBreaker,
-    deadlineS: (s) => outageS(s) + 240,
+    deadlineS: (s) => outageS(s) + (s.short ? 150 : 240),
     async run(ctx) {
       const seconds = outageS(ctx.settings);
       await ctx.load.stream({ count: 10, perSecond: 10, channels: ["email"], signal: ctx.signal });
       await ctx.waitFor(() => ctx.receivers.smtp.receipts().length >= 10, 60_000, "the first 10 mails");
       const cut = Date.now();
+      const seen = { connections: ctx.receivers.smtp.connections, data: ctx.receivers.smtp.dataAttempts };
       const breaker = watchBreaker(ctx, cut);
       try {
         await ctx.receivers.smtp.set(mode);
@@ -71,7 +73,7 @@ function providerOutage(name: string, mode: SinkMode, what: string, short: boole
         await ctx.receivers.smtp.set("accept");
       }
       ctx.faultEnd = Date.now();
-      ctx.notes.push(`provider ${mode} for ${((ctx.faultEnd - cut) / 1000).toFixed(0)} s; sink saw ${ctx.receivers.smtp.connections} connections, ${ctx.receivers.smtp.dataAttempts} DATA`);
+      ctx.notes.push(`provider ${mode} for ${((ctx.faultEnd - cut) / 1000).toFixed(0)} s; the sink saw ${ctx.receivers.smtp.connections - seen.connections} connections and ${ctx.receivers.smtp.dataAttempts - seen.data} DATA meanwhile`);
       await ctx.waitFor(() => ctx.receivers.smtp.receipts().length >= 60, 150_000, "every mail after the provider came back").catch(() => undefined);
       ctx.notes.push(`email breaker: ${breaker()}`);
     },

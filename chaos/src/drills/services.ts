@@ -28,7 +28,7 @@ function serviceDrill({ name, service, what, short, holdS }: ServiceDrill): Dril
     service,
     sends: RATE * 60,
     channels: ALL_CHANNELS,
-    deadlineS: (settings) => holdS(settings) + 180,
+    deadlineS: (settings) => holdS(settings) + (settings.short ? 120 : 180),
     async run(ctx) {
       const hold = holdS(ctx.settings) * 1000;
       const stream = ctx.load.stream({ count: sends(ctx.settings), perSecond: RATE, channels: ALL_CHANNELS, signal: ctx.signal });

@@ -10,7 +10,7 @@ export const workerKill: Drill = {
   smtpDelayMs: 20,
   sends: 200,
   channels: ["email"],
-  deadlineS: () => 180,
+  deadlineS: (s) => (s.short ? 120 : 180),
   async run(ctx) {
     await ctx.load.bulk("email", 200);
     await ctx.waitFor(() => receivedMails(ctx) >= 40, 60_000, "40 mails at the sink");
