@@ -10,20 +10,20 @@ export const API_KEY = "chaos-key-0123456789abcdef";
 
 /** The drills' ports (their own base, so a drill never meets `npm start` or another helper's system). */
 export const PORTS = {
-  gateway: 48000,
-  emailWorker: 48001,
-  pushWorker: 48002,
-  userService: 48003,
-  templateService: 48004,
-  smsWorker: 48005,
-  webhookWorker: 48006,
-  devInbox: 48007,
-  devSmtp: 41025,
+  gateway: 29000,
+  emailWorker: 29001,
+  pushWorker: 29002,
+  userService: 29003,
+  templateService: 29004,
+  smsWorker: 29005,
+  webhookWorker: 29006,
+  devInbox: 29007,
+  devSmtp: 29025,
   /** The drill SMTP sink and the webhook receiver. */
-  sink: 48100,
-  webhook: 48101,
+  sink: 29100,
+  webhook: 29101,
   /** TCP proxies in front of the shared services (form (b) of a service fault). */
-  proxy: { postgres: 48110, redis: 48111, rabbitmq: 48112 },
+  proxy: { postgres: 29110, redis: 29111, rabbitmq: 29112 },
 } as const;
 
 /** The processes whose /health/ready says the system is up (SMTP_HOST is set: no dev inbox). */
@@ -98,9 +98,10 @@ function holders(port: number): string {
 }
 
 /**
- * Waits until every port of the system can be listened on. 48000-48112 lie inside Linux's
- * ephemeral range (32768-60999): an outgoing connection of any process on this machine can hold
- * one of them for as long as it lives, and then the gateway or a worker cannot start.
+ * Waits until every port of the system can be listened on. 29000-29112 lie below Linux's
+ * ephemeral range (32768-60999), so no outgoing connection of another process takes one between
+ * this check and the listen (inside that range one did, on a busy machine); a server someone
+ * left running still can, and this says whose.
  */
 export async function waitPortsFree(ports: number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
