@@ -87,6 +87,8 @@ export interface Config {
   outbox: { relayIntervalMs: number; relayAfterMs: number };
   /** How often the gateway's scheduler releases due scheduled and held deliveries. */
   scheduler: { intervalMs: number };
+  /** RETENTION_DAYS (0: keep everything), RETENTION_BATCH_SIZE, RETENTION_INTERVAL: the gateway's retention sweep. */
+  retention: { days: number; batchSize: number; intervalMs: number };
   /**
    * Webhook and Slack: request timeout; allowPrivate says which non-public addresses URLs may reach
    * (the SSRF guard): "none" (production's default), "loopback" (127.0.0.0/8 and ::1 only, the
@@ -243,6 +245,7 @@ export function loadConfig(source: Source): Config {
     idempotency: { ttlMs: e.IDEMPOTENCY_TTL },
     outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL, relayAfterMs: e.OUTBOX_RELAY_AFTER },
     scheduler: { intervalMs: e.SCHEDULER_INTERVAL },
+    retention: { days: e.RETENTION_DAYS, batchSize: e.RETENTION_BATCH_SIZE, intervalMs: e.RETENTION_INTERVAL },
     webhook: {
       timeoutMs: e.WEBHOOK_TIMEOUT,
       allowPrivate: webhookPrivateAccess(e.WEBHOOK_ALLOW_PRIVATE, e.NODE_ENV),
