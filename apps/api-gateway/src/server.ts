@@ -160,7 +160,7 @@ function retentionMetrics(registry: Registry): (deleted: RetentionDeleted, secon
   });
   return (deleted, seconds) => {
     duration.observe(seconds);
-    for (const [table, count] of Object.entries(deleted)) if (count > 0) rows.inc({ table }, count);
+    for (const [table, count] of Object.entries(deleted) as [string, number][]) if (count > 0) rows.inc({ table }, count);
   };
 }
 

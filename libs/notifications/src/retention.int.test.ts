@@ -177,7 +177,7 @@ describe("RetentionJob", () => {
     const pools = [env.db.pool, (await env.openRuntime("retention-b", {}, { waitForBroker: false })).db.pool];
     const deleted: RetentionDeleted[] = [];
     const warn = jest.fn();
-    const jobs = pools.map((p) => new RetentionJob(p, { info: () => undefined, warn }, options({ batchSize: 15, intervalMs: 5, onBatch: (d) => deleted.push(d) })));
+    const jobs = pools.map((p) => new RetentionJob(p, { info: () => logger, warn }, options({ batchSize: 15, intervalMs: 5, onBatch: (d) => deleted.push(d) })));
     // While another process holds the sweep's lock, a batch does nothing and says so.
     const holder = await pool.connect();
     try {

@@ -107,7 +107,7 @@ export class RetentionJob {
     });
     if (!batch.skipped) {
       this.options.onBatch?.(batch.deleted, Number(process.hrtime.bigint() - started) / 1e9);
-      const total = Object.values(batch.deleted).reduce((a, b) => a + b, 0);
+      const total = (Object.values(batch.deleted) as number[]).reduce((a, b) => a + b, 0);
       if (total > 0) this.logger.info("retention deleted old rows", { ...batch.deleted, days: this.options.days });
     }
     return batch;
