@@ -1,7 +1,8 @@
 import type { Pool } from "pg";
 import { createLogger } from "@herald/logger";
 import { createTestEnv, waitFor, type TestEnv } from "@herald/testkit";
-import { RetentionJob, type RetentionDeleted, type RetentionOptions } from "./retention";
+import { TERMINAL_STATUSES } from "@herald/db";
+import { ORPHANS_SQL, PICK_SQL, RetentionJob, type RetentionDeleted, type RetentionOptions } from "./retention";
 
 /**
  * The retention sweep against the real PostgreSQL: what goes (old, finished notifications with
@@ -202,6 +203,38 @@ describe("RetentionJob", () => {
     expect(sum).toEqual({ notification_requests: 200, deliveries: 400, delivery_attempts: 400, dead_letters: 200 });
     expect(await counts(pool)).toEqual({ notification_requests: 0, deliveries: 0, delivery_attempts: 0, dead_letters: 0 });
     expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("finds each batch through indexes on a large table (EXPLAIN), even with a third of it past the cutoff", async () => {
+    // 60,000 notifications over 90 days (a third older than 60 days), most sent, some queued.
+    await pool.query(`
+      INSERT INTO notification_requests (id, user_id, user_ref, variables, correlation_id, created_at)
+        SELECT gen_random_uuid(), gen_random_uuid(), 'bulk', '{}', 'corr', now() - (i % 90) * interval '1 day' FROM generate_series(1, 60000) i;
+      INSERT INTO deliveries (id, request_id, channel, status, created_at, updated_at)
+        SELECT gen_random_uuid(), r.id, 'email', CASE WHEN random() < 0.1 THEN 'queued' ELSE 'sent' END::"DeliveryStatus", r.created_at, r.created_at
+          FROM notification_requests r;
+      INSERT INTO dead_letters (id, delivery_id, error_code, error, attempts, payload, headers, created_at)
+        SELECT gen_random_uuid(), d.id, 'provider_error', 'x', 1, '{}', '{}', d.created_at FROM deliveries d WHERE random() < 0.3;
+      ANALYZE notification_requests; ANALYZE deliveries; ANALYZE dead_letters;`);
+    interface PlanNode {
+      "Node Type": string;
+      "Relation Name"?: string;
+      "Index Name"?: string;
+      Plans?: PlanNode[];
+    }
+    const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+    const explain = async (sql: string, values: unknown[]) => {
+      const { rows } = await pool.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${sql}`, values);
+      return nodes(rows[0]!["QUERY PLAN"][0]!.Plan);
+    };
+    const pick = await explain(PICK_SQL, [60, TERMINAL_STATUSES, 500]);
+    expect(pick.filter((n) => n["Node Type"] === "Seq Scan").map((n) => n["Relation Name"]).sort()).toEqual(["digest_windows", "outbox"]);
+    expect(pick.map((n) => n["Index Name"]).filter(Boolean)).toEqual(
+      expect.arrayContaining(["notification_requests_created_at_idx", "deliveries_request_id_channel_key"]),
+    );
+    const orphans = await explain(ORPHANS_SQL, [60, 500]);
+    expect(orphans.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([]);
+    expect(orphans.map((n) => n["Index Name"]).filter(Boolean)).toEqual(expect.arrayContaining(["dead_letters_created_at_idx"]));
   });
 
   it("RETENTION_DAYS=0 keeps everything: no batch touches the database and start() runs nothing", async () => {

@@ -38,6 +38,44 @@ const LOCK = [0x48524c44, 1] as const;
 
 const none = (): RetentionDeleted => ({ notification_requests: 0, deliveries: 0, delivery_attempts: 0, dead_letters: 0 });
 
+const cutoff = "now() - make_interval(days => $1::int)";
+
+/** Whether delivery `d` keeps its notification by itself: not finished, or changed since the cutoff ($1 days, $2 TERMINAL_STATUSES). */
+const keeps = (d: string) => `(${d}.status <> ALL($2::"DeliveryStatus"[]) OR ${d}.updated_at >= ${cutoff})`;
+
+/**
+ * One batch's notifications ($1 days, $2 TERMINAL_STATUSES, $3 batch size), locked: the oldest
+ * first through the created_at index, each one's deliveries through the request_id index (a
+ * request's row of the LATERAL exists only if none of them keeps it). The LATERAL aggregate keeps the planner from turning the check into a hash anti join over every
+ * delivery (what it picks, a hundred times slower, when much of the table is past the cutoff, as
+ * on the first sweeps of a big database). Each IN (subquery) is a hashed subplan built once per
+ * statement: the outbox and the open digest windows are small tables without an index on these
+ * columns. Exported for the plan test.
+ */
+export const PICK_SQL = `SELECT r.id FROM notification_requests r
+  CROSS JOIN LATERAL (
+        SELECT FROM deliveries d WHERE d.request_id = r.id
+        HAVING bool_or(${keeps("d")}
+                       OR d.id IN (SELECT w.carrier_delivery_id FROM digest_windows w)
+                       OR d.id::text IN (SELECT o.payload->>'delivery_id' FROM outbox o)
+                       OR EXISTS (SELECT 1 FROM deliveries f WHERE f.digest_delivery_id = d.id AND f.request_id <> d.request_id)) IS NOT TRUE) k
+  WHERE r.created_at < ${cutoff}
+  ORDER BY r.created_at
+  LIMIT $3
+  FOR UPDATE OF r SKIP LOCKED`;
+
+/**
+ * Dead letters older than the cutoff ($1 days) whose delivery no longer exists or never did (a
+ * NULL delivery_id matches no delivery), oldest first, at most $2, locked. The scalar subquery is
+ * one primary-key probe per dead letter looked at (a NOT EXISTS may become a hash of every
+ * delivery). Exported for the plan test.
+ */
+export const ORPHANS_SQL = `SELECT x.id FROM dead_letters x
+  WHERE x.created_at < ${cutoff} AND (SELECT d.id FROM deliveries d WHERE d.id = x.delivery_id) IS NULL
+  ORDER BY x.created_at
+  LIMIT $2
+  FOR UPDATE OF x SKIP LOCKED`;
+
 /**
  * Keeps the per-notification tables bounded: deletes, oldest first and a batch per transaction,
  * notifications older than RETENTION_DAYS together with their deliveries, failed attempts and dead
@@ -128,29 +166,7 @@ export class RetentionJob {
 
   /** Picks, re-checks under lock and deletes one batch of notifications; returns how many were picked. */
   private async deleteNotifications(client: PoolClient, deleted: RetentionDeleted): Promise<number> {
-    const cutoff = "now() - make_interval(days => $1::int)";
-    // Whether delivery `d` keeps its notification. Each IN (subquery) is a hashed subplan, built
-    // once per statement: the outbox and the open digest windows are small tables without an
-    // index on these columns.
-    const keeps = (d: string) => `(${d}.status <> ALL($2::"DeliveryStatus"[]) OR ${d}.updated_at >= ${cutoff})`;
-    // The oldest first through the created_at index, each one's deliveries through the request_id
-    // index. The LATERAL aggregate keeps the planner from turning the check into a hash anti join
-    // over every delivery (what it picks, a thousand times slower, when much of the table is past
-    // the cutoff, as on the first sweeps of a big database).
-    const { rows: candidates } = await client.query<{ id: string }>(
-      `SELECT r.id FROM notification_requests r
-        CROSS JOIN LATERAL (
-              SELECT bool_or(${keeps("d")}
-                             OR d.id IN (SELECT w.carrier_delivery_id FROM digest_windows w)
-                             OR d.id::text IN (SELECT o.payload->>'delivery_id' FROM outbox o)
-                             OR EXISTS (SELECT 1 FROM deliveries f WHERE f.digest_delivery_id = d.id AND f.request_id <> d.request_id)) AS kept
-                FROM deliveries d WHERE d.request_id = r.id) k
-        WHERE r.created_at < ${cutoff} AND k.kept IS NOT TRUE
-        ORDER BY r.created_at
-        LIMIT $3
-        FOR UPDATE OF r SKIP LOCKED`,
-      [this.options.days, TERMINAL_STATUSES, this.options.batchSize],
-    );
+    const { rows: candidates } = await client.query<{ id: string }>(PICK_SQL, [this.options.days, TERMINAL_STATUSES, this.options.batchSize]);
     if (candidates.length === 0) return 0;
     const ids = candidates.map((c) => c.id);
     // Under lock, as they are now: a delivery locked by someone else, or changed since the pick,
@@ -176,16 +192,7 @@ export class RetentionJob {
 
   /** Dead letters older than the cutoff whose delivery no longer exists (or never did). */
   private async deleteOrphanDeadLetters(client: PoolClient): Promise<number> {
-    const result = await client.query(
-      `DELETE FROM dead_letters WHERE id IN (
-         SELECT x.id FROM dead_letters x
-          WHERE x.created_at < now() - make_interval(days => $1::int)
-            AND (x.delivery_id IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = x.delivery_id))
-          ORDER BY x.created_at
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED)`,
-      [this.options.days, this.options.batchSize],
-    );
+    const result = await client.query(`DELETE FROM dead_letters WHERE id IN (${ORPHANS_SQL})`, [this.options.days, this.options.batchSize]);
     return result.rowCount ?? 0;
   }
 }
