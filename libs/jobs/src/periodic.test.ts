@@ -131,6 +131,34 @@ describe("PeriodicJob", () => {
     expect(run).toHaveBeenCalledTimes(1);
   });
 
+  it("started again while a stopped run is still in flight: one loop, no overlap", async () => {
+    const runs: ReturnType<typeof deferred>[] = [];
+    const job = new PeriodicJob({
+      name: "test",
+      intervalMs: 100,
+      run: () => {
+        const d = deferred();
+        runs.push(d);
+        return d.promise;
+      },
+      logger: logger(),
+    });
+    job.start();
+    await jest.advanceTimersByTimeAsync(100);
+    expect(runs).toHaveLength(1);
+    void job.stop();
+    job.start();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(runs).toHaveLength(1);
+    runs[0]!.resolve();
+    await jest.advanceTimersByTimeAsync(100);
+    expect(runs).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(runs).toHaveLength(2);
+    runs[1]!.resolve();
+    await job.stop();
+  });
+
   it("start() twice is one loop", async () => {
     const run = jest.fn(() => Promise.resolve());
     const job = new PeriodicJob({ name: "test", intervalMs: 100, run, logger: logger() });

@@ -52,7 +52,8 @@ export class PeriodicJob implements JobContext {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.schedule(this.options.firstRunAfterMs ?? this.options.intervalMs);
+    // Started again before a stopped run ended: that run schedules the next when it ends.
+    if (!this.running) this.schedule(this.options.firstRunAfterMs ?? this.options.intervalMs);
   }
 
   async stop(): Promise<void> {
