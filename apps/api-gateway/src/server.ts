@@ -5,10 +5,13 @@ import {
   DeliveryScheduler,
   EventService,
   IdempotencyCache,
+  IdempotencyPurge,
   NotificationQueries,
+  RetentionJob,
   RoutingRules,
   type DeliveryRow,
   type DigestRelease,
+  type RetentionDeleted,
 } from "@herald/notifications";
 import { ConfirmPublisher, OutboxPublisher, OutboxRelay } from "@herald/messaging";
 import { UserRateLimiter } from "@herald/resilience";
@@ -33,6 +36,7 @@ export interface Gateway {
   scheduler: DeliveryScheduler;
   writer: AcceptWriter;
   statusWebhooks: StatusWebhookDispatcher;
+  retention: RetentionJob;
 }
 
 /**
@@ -88,13 +92,13 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
     { title: "Herald API" },
   );
 
-  const purge = setInterval(() => {
-    db.pool.query("DELETE FROM idempotency_keys WHERE expires_at < now()").catch((error: unknown) =>
-      logger.warn("could not purge expired idempotency keys", { error: String(error) }),
-    );
-  }, 10 * 60_000);
-  purge.unref();
-  releasers.add("idempotency purge", () => clearInterval(purge));
+  const purge = new IdempotencyPurge(db.pool, logger);
+  purge.start();
+  releasers.add("idempotency purge", () => purge.stop());
+
+  const retention = new RetentionJob(db.pool, logger, { ...config.retention, onBatch: retentionMetrics(registry) });
+  retention.start();
+  releasers.add("retention", () => retention.stop());
 
   const app = createHttpApp({
     service: "api-gateway",
@@ -124,7 +128,7 @@ export async function createGateway(runtime: Runtime): Promise<Gateway> {
       if (config.env !== "production") sandboxFaultRoutes(api, config, redis);
     },
   });
-  return { app, relay, publisher, scheduler, writer, statusWebhooks };
+  return { app, relay, publisher, scheduler, writer, statusWebhooks, retention };
 }
 
 /** Deliveries as the accept decided them, by channel and status: queued, held, throttled, digesting, suppressed, ... */
@@ -137,6 +141,26 @@ function acceptedMetrics(registry: Registry): (deliveries: DeliveryRow[]) => voi
   });
   return (deliveries) => {
     for (const d of deliveries) accepted.inc({ channel: d.channel, status: d.status });
+  };
+}
+
+/** What the retention sweep deleted, per table, and how long each of its batches took. */
+function retentionMetrics(registry: Registry): (deleted: RetentionDeleted, seconds: number) => void {
+  const rows = new prom.Counter({
+    name: "retention_deleted_rows_total",
+    help: "Rows deleted by the retention sweep (RETENTION_DAYS), by table",
+    labelNames: ["table"],
+    registers: [registry],
+  });
+  const duration = new prom.Histogram({
+    name: "retention_batch_duration_seconds",
+    help: "Time of each retention batch transaction (at most RETENTION_BATCH_SIZE notifications)",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return (deleted, seconds) => {
+    duration.observe(seconds);
+    for (const [table, count] of Object.entries(deleted) as [string, number][]) if (count > 0) rows.inc({ table }, count);
   };
 }
 

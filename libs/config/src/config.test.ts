@@ -12,6 +12,14 @@ describe("loadConfig", () => {
     expect(config.scheduler.intervalMs).toBe(1000);
   });
 
+  it("reads the retention sweep's settings: 30 days, 500 a batch, a minute apart; 0 days keeps everything", () => {
+    expect(loadConfig({}).retention).toEqual({ days: 30, batchSize: 500, intervalMs: 60_000 });
+    expect(loadConfig({ RETENTION_DAYS: "0", RETENTION_BATCH_SIZE: "50", RETENTION_INTERVAL: "10s" }).retention).toEqual({ days: 0, batchSize: 50, intervalMs: 10_000 });
+    expect(() => loadConfig({ RETENTION_DAYS: "-1" })).toThrow(/RETENTION_DAYS/);
+    expect(() => loadConfig({ RETENTION_BATCH_SIZE: "0" })).toThrow(/RETENTION_BATCH_SIZE/);
+    expect(() => loadConfig({ RETENTION_INTERVAL: "often" })).toThrow(/RETENTION_INTERVAL/);
+  });
+
   it("reads durations as seconds or with a unit", () => {
     expect(loadConfig({ CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "30" }).breaker.recoveryTimeoutMs).toBe(30_000);
     expect(loadConfig({ CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "1500ms" }).breaker.recoveryTimeoutMs).toBe(1500);

@@ -1,109 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { envSchema, type Env, type SmtpServer } from "./schema";
-
-export interface Config {
-  env: Env["NODE_ENV"];
-  logLevel: Env["LOG_LEVEL"];
-  database: { url: string; poolSize: number };
-  redis: { url: string; keyPrefix: string };
-  /** queueType: RABBITMQ_QUEUE_TYPE, classic or quorum. */
-  rabbitmq: { url: string; managementUrl: string; queueType: "classic" | "quorum" };
-  /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
-  apiKeys: string[];
-  /** The keys of apiKeys that may only read (written `key:read` in API_KEYS): any write is 403. */
-  readOnlyApiKeys: string[];
-  /** Set when the key was generated because API_KEYS was unset (development and test only). */
-  generatedApiKey: string | undefined;
-  ports: {
-    gateway: number;
-    emailWorker: number;
-    pushWorker: number;
-    userService: number;
-    templateService: number;
-    smsWorker: number;
-    webhookWorker: number;
-    devInbox: number;
-    devSmtp: number;
-  };
-  /** Where the dev inbox listens (0.0.0.0 in a container). */
-  devSmtpHost: string;
-  services: { userServiceUrl: string; templateServiceUrl: string };
-  smtp: {
-    /**
-     * The relays, in order of preference (SMTP_URLS, or the one of SMTP_HOST...); empty: email goes
-     * to the built-in dev inbox on 127.0.0.1:devSmtp.
-     */
-    servers: SmtpServer[];
-    /** Unset: email goes to the built-in dev inbox on 127.0.0.1:devSmtp. */
-    host: string | undefined;
-    port: number;
-    user: string | undefined;
-    password: string | undefined;
-    secure: boolean;
-    maxConnections: number;
-    timeoutMs: number;
-    from: string;
-  };
-  /** Unset service account: push goes to the sandbox provider (never in production). */
-  firebase: { serviceAccount: string | undefined; timeoutMs: number };
-  /** Unset credentials: sms and whatsapp go to the sandbox provider (never in production). */
-  twilio: {
-    accountSid: string | undefined;
-    authToken: string | undefined;
-    from: string | undefined;
-    whatsappFrom: string | undefined;
-    timeoutMs: number;
-    /** A second account to fail over to (TWILIO_FALLBACK_*), when its SID and token are set. */
-    fallback: { accountSid: string; authToken: string; from: string | undefined; whatsappFrom: string | undefined } | undefined;
-  };
-  /** Outside production, the dev inbox / sandbox is every channel's last provider (SANDBOX_FALLBACK). */
-  sandboxFallback: boolean;
-  /** Outbound sends per second per channel, shared by every replica through Redis; 0 = unlimited. */
-  outboundRates: { email: number; push: number; sms: number; whatsapp: number };
-  breaker: { failureThreshold: number; recoveryTimeoutMs: number };
-  /** MAX_RETRY_ATTEMPTS (retries after the first attempt) and RETRY_BASE_DELAY_MS: the retry policy. */
-  retry: { maxRetries: number; baseDelayMs: number };
-  /**
-   * prefetch: unacked messages per worker; heartbeatMs / deadAfterMs: how often an instance beats
-   * and after how long without a beat its claims are decided; leaseMs: the same for claims that
-   * name no instance (taken before instances existed); stallAfterMs: no progress for this long is
-   * a stalled worker (0: derived from its providers' deadlines); resendInterrupted: channels whose
-   * on-the-wire attempts of a dead worker are sent again rather than dead-lettered.
-   */
-  worker: {
-    prefetch: number;
-    leaseMs: number;
-    heartbeatMs: number;
-    deadAfterMs: number;
-    stallAfterMs: number;
-    resendInterrupted: Env["INTERRUPTED_RESEND_CHANNELS"];
-  };
-  /** processes: gateway processes sharing its port under `npm start`. */
-  gateway: { processes: number };
-  /** requestTimeoutMs: HTTP_REQUEST_TIMEOUT, the time a request's body has to arrive (408 after). */
-  http: { requestTimeoutMs: number };
-  rateLimit: { perUser: number; windowMs: number };
-  idempotency: { ttlMs: number };
-  outbox: { relayIntervalMs: number; relayAfterMs: number };
-  /** How often the gateway's scheduler releases due scheduled and held deliveries. */
-  scheduler: { intervalMs: number };
-  /**
-   * Webhook and Slack: request timeout; allowPrivate says which non-public addresses URLs may reach
-   * (the SSRF guard): "none" (production's default), "loopback" (127.0.0.0/8 and ::1 only, the
-   * default elsewhere; link-local, cloud metadata, private and shared ranges stay refused) or
-   * "all" (guard off); breakerFailureThreshold is the webhook worker's breaker threshold.
-   */
-  webhook: { timeoutMs: number; allowPrivate: WebhookPrivateAccess; concurrency: number; breakerFailureThreshold: number };
-  /** replayRate: dead letters a bulk replay sends per second. */
-  dlq: { replayRate: number };
-  /**
-   * Status webhooks: retryScheduleMs is the wait before each attempt (the last failed attempt
-   * gives the event up); intervalMs how often due events are looked for; an endpoint failing for
-   * disableAfterMs is disabled; concurrency posts in flight; retentionMs how long finished events
-   * are kept. Timeout and SSRF guard are the webhook channel's (WEBHOOK_TIMEOUT, WEBHOOK_ALLOW_PRIVATE).
-   */
-  statusWebhooks: { retryScheduleMs: number[]; intervalMs: number; disableAfterMs: number; concurrency: number; retentionMs: number };
-}
+import { z } from "zod";
+import { envSchema, type Env } from "./schema";
 
 /** Which non-public addresses webhooks may reach: none, loopback only, or all (SSRF guard off). */
 export type WebhookPrivateAccess = "none" | "loopback" | "all";
@@ -134,16 +31,12 @@ function redact(value: string): string {
   return value.replace(/\/\/[^@/\s,]*@/g, "//***@");
 }
 
-/** Parses the environment once. Throws a ConfigError naming the first bad variable. */
-export function loadConfig(source: Source): Config {
-  const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? "environment");
-    const value = source[variable];
-    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined || SECRETS.has(variable) ? "" : ` (got "${redact(value)}")`}`);
-  }
-  const e = parsed.data;
+/**
+ * The environment as the code reads it, built from the parsed variables in one place: every
+ * variable is written once (in envSchema) and `Config` is what this transform returns. The
+ * cross-variable rules (API keys) are issues on the variable they name.
+ */
+export const configSchema = envSchema.transform((e, ctx) => {
   const entries = (e.API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -151,13 +44,17 @@ export function loadConfig(source: Source): Config {
   // `key:read` marks a read-only key; the key itself is what precedes the suffix.
   const readOnlyApiKeys = entries.filter((k) => k.endsWith(":read")).map((k) => k.slice(0, -":read".length).trim());
   const apiKeys = entries.map((k) => (k.endsWith(":read") ? k.slice(0, -":read".length).trim() : k));
-  if (apiKeys.some((k) => k === "")) throw new ConfigError("API_KEYS", "has an entry that is only the :read suffix");
+  const problem = (message: string) => {
+    ctx.addIssue({ code: "custom", path: ["API_KEYS"], message });
+    return z.NEVER;
+  };
+  if (apiKeys.some((k) => k === "")) return problem("has an entry that is only the :read suffix");
   if (apiKeys.length > 0 && readOnlyApiKeys.length === apiKeys.length && e.NODE_ENV === "production") {
-    throw new ConfigError("API_KEYS", "lists only read-only keys: nothing could change anything (give at least one key without :read)");
+    return problem("lists only read-only keys: nothing could change anything (give at least one key without :read)");
   }
   let generatedApiKey: string | undefined;
   if (apiKeys.length === 0) {
-    if (e.NODE_ENV === "production") throw new ConfigError("API_KEYS", "is required in production (comma-separated keys)");
+    if (e.NODE_ENV === "production") return problem("is required in production (comma-separated keys)");
     generatedApiKey = `dev_${randomBytes(16).toString("hex")}`;
     apiKeys.push(generatedApiKey);
   }
@@ -167,9 +64,13 @@ export function loadConfig(source: Source): Config {
     logLevel: e.LOG_LEVEL,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    /** queueType: RABBITMQ_QUEUE_TYPE, classic or quorum. */
     rabbitmq: { url: e.RABBITMQ_URL, managementUrl: e.RABBITMQ_MANAGEMENT_URL, queueType: e.RABBITMQ_QUEUE_TYPE },
+    /** Accepted API keys. Outside production, an unset API_KEYS yields one generated dev key. */
     apiKeys,
+    /** The keys of apiKeys that may only read (written `key:read` in API_KEYS): any write is 403. */
     readOnlyApiKeys,
+    /** Set when the key was generated because API_KEYS was unset (development and test only). */
     generatedApiKey,
     ports: {
       gateway: e.GATEWAY_PORT,
@@ -182,18 +83,23 @@ export function loadConfig(source: Source): Config {
       devInbox: e.DEV_INBOX_PORT,
       devSmtp: e.DEV_SMTP_PORT,
     },
+    /** Where the dev inbox listens (0.0.0.0 in a container). */
     devSmtpHost: e.DEV_SMTP_HOST,
     services: {
       userServiceUrl: e.USER_SERVICE_URL ?? local(e.USER_SERVICE_PORT),
       templateServiceUrl: e.TEMPLATE_SERVICE_URL ?? local(e.TEMPLATE_SERVICE_PORT),
     },
     smtp: {
-      servers:
-        e.SMTP_URLS.length > 0
-          ? e.SMTP_URLS
-          : e.SMTP_HOST
-            ? [{ host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD }]
-            : [],
+      /**
+       * The relays, in order of preference (SMTP_URLS, or the one of SMTP_HOST...); empty: email goes
+       * to the built-in dev inbox on 127.0.0.1:devSmtp.
+       */
+      servers: (e.SMTP_URLS.length > 0
+        ? e.SMTP_URLS
+        : e.SMTP_HOST
+          ? [{ host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER, password: e.SMTP_PASSWORD }]
+          : []),
+      /** Unset: email goes to the built-in dev inbox on 127.0.0.1:devSmtp. */
       host: e.SMTP_URLS[0]?.host ?? e.SMTP_HOST,
       port: e.SMTP_PORT,
       user: e.SMTP_USER,
@@ -203,13 +109,16 @@ export function loadConfig(source: Source): Config {
       timeoutMs: e.SMTP_TIMEOUT,
       from: e.EMAIL_FROM,
     },
+    /** Unset service account: push goes to the sandbox provider (never in production). */
     firebase: { serviceAccount: e.FIREBASE_SERVICE_ACCOUNT, timeoutMs: e.PUSH_TIMEOUT },
+    /** Unset credentials: sms and whatsapp go to the sandbox provider (never in production). */
     twilio: {
       accountSid: e.TWILIO_ACCOUNT_SID,
       authToken: e.TWILIO_AUTH_TOKEN,
       from: e.TWILIO_FROM,
       whatsappFrom: e.TWILIO_WHATSAPP_FROM,
       timeoutMs: e.TWILIO_TIMEOUT,
+      /** A second account to fail over to (TWILIO_FALLBACK_*), when its SID and token are set. */
       fallback:
         e.TWILIO_FALLBACK_ACCOUNT_SID && e.TWILIO_FALLBACK_AUTH_TOKEN
           ? {
@@ -220,7 +129,9 @@ export function loadConfig(source: Source): Config {
             }
           : undefined,
     },
+    /** Outside production, the dev inbox / sandbox is every channel's last provider (SANDBOX_FALLBACK). */
     sandboxFallback: e.SANDBOX_FALLBACK && e.NODE_ENV !== "production",
+    /** Outbound sends per second per channel, shared by every replica through Redis; 0 = unlimited. */
     outboundRates: {
       email: e.EMAIL_RATE_PER_SECOND,
       push: e.PUSH_RATE_PER_SECOND,
@@ -228,7 +139,15 @@ export function loadConfig(source: Source): Config {
       whatsapp: e.WHATSAPP_RATE_PER_SECOND,
     },
     breaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURE_THRESHOLD, recoveryTimeoutMs: e.CIRCUIT_BREAKER_RECOVERY_TIMEOUT },
+    /** MAX_RETRY_ATTEMPTS (retries after the first attempt) and RETRY_BASE_DELAY_MS: the retry policy. */
     retry: { maxRetries: e.MAX_RETRY_ATTEMPTS, baseDelayMs: e.RETRY_BASE_DELAY_MS },
+    /**
+     * prefetch: unacked messages per worker; heartbeatMs / deadAfterMs: how often an instance beats
+     * and after how long without a beat its claims are decided; leaseMs: the same for claims that
+     * name no instance (taken before instances existed); stallAfterMs: no progress for this long is
+     * a stalled worker (0: derived from its providers' deadlines); resendInterrupted: channels whose
+     * on-the-wire attempts of a dead worker are sent again rather than dead-lettered.
+     */
     worker: {
       prefetch: e.WORKER_PREFETCH,
       leaseMs: e.DELIVERY_LEASE,
@@ -237,19 +156,37 @@ export function loadConfig(source: Source): Config {
       stallAfterMs: e.WORKER_STALL_AFTER,
       resendInterrupted: e.INTERRUPTED_RESEND_CHANNELS,
     },
+    /** processes: gateway processes sharing its port under `npm start`. */
     gateway: { processes: e.GATEWAY_PROCESSES },
+    /** requestTimeoutMs: HTTP_REQUEST_TIMEOUT, the time a request's body has to arrive (408 after). */
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT },
     rateLimit: { perUser: e.RATE_LIMIT_PER_USER, windowMs: e.RATE_LIMIT_WINDOW },
     idempotency: { ttlMs: e.IDEMPOTENCY_TTL },
     outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL, relayAfterMs: e.OUTBOX_RELAY_AFTER },
+    /** How often the gateway's scheduler releases due scheduled and held deliveries. */
     scheduler: { intervalMs: e.SCHEDULER_INTERVAL },
+    /** RETENTION_DAYS (0: keep everything), RETENTION_BATCH_SIZE, RETENTION_INTERVAL: the gateway's retention sweep. */
+    retention: { days: e.RETENTION_DAYS, batchSize: e.RETENTION_BATCH_SIZE, intervalMs: e.RETENTION_INTERVAL },
+    /**
+     * Webhook and Slack: request timeout; allowPrivate says which non-public addresses URLs may reach
+     * (the SSRF guard): "none" (production's default), "loopback" (127.0.0.0/8 and ::1 only, the
+     * default elsewhere; link-local, cloud metadata, private and shared ranges stay refused) or
+     * "all" (guard off); breakerFailureThreshold is the webhook worker's breaker threshold.
+     */
     webhook: {
       timeoutMs: e.WEBHOOK_TIMEOUT,
       allowPrivate: webhookPrivateAccess(e.WEBHOOK_ALLOW_PRIVATE, e.NODE_ENV),
       concurrency: e.WEBHOOK_CONCURRENCY,
       breakerFailureThreshold: e.WEBHOOK_BREAKER_FAILURE_THRESHOLD,
     },
+    /** replayRate: dead letters a bulk replay sends per second. */
     dlq: { replayRate: e.DLQ_REPLAY_RATE },
+    /**
+     * Status webhooks: retryScheduleMs is the wait before each attempt (the last failed attempt
+     * gives the event up); intervalMs how often due events are looked for; an endpoint failing for
+     * disableAfterMs is disabled; concurrency posts in flight; retentionMs how long finished events
+     * are kept. Timeout and SSRF guard are the webhook channel's (WEBHOOK_TIMEOUT, WEBHOOK_ALLOW_PRIVATE).
+     */
     statusWebhooks: {
       retryScheduleMs: e.STATUS_WEBHOOK_RETRY_SCHEDULE,
       intervalMs: e.STATUS_WEBHOOK_INTERVAL,
@@ -258,6 +195,21 @@ export function loadConfig(source: Source): Config {
       retentionMs: e.STATUS_WEBHOOK_RETENTION,
     },
   };
+});
+
+/** The configuration every process reads: what configSchema makes of the environment. */
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment once. Throws a ConfigError naming the first bad variable. */
+export function loadConfig(source: Source): Config {
+  const parsed = configSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? "environment");
+    const value = source[variable];
+    throw new ConfigError(variable, `${issue?.message ?? "is invalid"}${value === undefined || SECRETS.has(variable) ? "" : ` (got "${redact(value)}")`}`);
+  }
+  return parsed.data;
 }
 
 /** The process environment: the one place in the code base that reads process.env. */

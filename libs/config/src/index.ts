@@ -1,4 +1,4 @@
-export { loadConfig, loadConfigOrExit, processEnv, ConfigError } from "./config";
+export { loadConfig, loadConfigOrExit, processEnv, ConfigError, configSchema } from "./config";
 export type { Config, WebhookPrivateAccess } from "./config";
 export { envSchema, parseDuration, durationField } from "./schema";
 export type { Env, SmtpServer } from "./schema";

@@ -227,6 +227,12 @@ export const envSchema = z.object({
   OUTBOX_RELAY_INTERVAL: duration(1000),
   OUTBOX_RELAY_AFTER: duration(5000),
   SCHEDULER_INTERVAL: duration(1000),
+  // Retention (the gateway's background sweep): notifications older than RETENTION_DAYS whose
+  // deliveries are all finished go, with their deliveries, attempts and dead letters (0 keeps
+  // everything); at most RETENTION_BATCH_SIZE per transaction; RETENTION_INTERVAL between sweeps.
+  RETENTION_DAYS: int(30, 0),
+  RETENTION_BATCH_SIZE: int(500, 1),
+  RETENTION_INTERVAL: duration(60_000),
 
   // Webhook and Slack worker. WEBHOOK_ALLOW_PRIVATE unset: loopback only outside production (never
   // link-local, metadata or private ranges), nothing but public addresses in production; true

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { withTransaction } from "@herald/db";
+import { PeriodicJob } from "@herald/jobs";
 import type { AmqpLogger } from "./connection";
 import type { ConfirmPublisher, OutgoingMessage } from "./publisher";
 
@@ -146,26 +147,30 @@ export interface OutboxRelayOptions {
  * Safe to run in every gateway replica: rows are claimed with FOR UPDATE SKIP LOCKED.
  */
 export class OutboxRelay {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private stopped = false;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly pool: Pool,
     private readonly publisher: ConfirmPublisher,
     private readonly logger: AmqpLogger,
     private readonly options: OutboxRelayOptions,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.schedule();
+  ) {
+    this.job = new PeriodicJob({
+      name: "outbox relay",
+      intervalMs: options.intervalMs,
+      logger,
+      run: async () => {
+        await this.runOnce();
+      },
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  start(): void {
+    this.job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One pass; returns how many rows were published and deleted. */
@@ -194,20 +199,5 @@ export class OutboxRelay {
     });
     if (done.length > 0) this.logger.info("outbox relay republished messages", { count: done.length });
     return done.length;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((error: unknown) => {
-          this.logger.warn("outbox relay pass failed", { error: String(error) });
-          return 0;
-        })
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, this.options.intervalMs);
   }
 }

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { withTransaction, type Channel, type Priority } from "@herald/db";
+import { PeriodicJob } from "@herald/jobs";
 import type { Logger } from "@herald/logger";
 import { deliveryOutgoing, insertOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
 import { releaseDueDigests, type DigestRelease } from "./digest";
@@ -26,8 +27,8 @@ export interface DeliverySchedulerOptions {
  * time was computed when the send was accepted).
  */
 export class DeliveryScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly job: PeriodicJob;
+  /** Set by stop(): a pass in flight ends after its current batch. */
   private stopped = false;
   private readonly batchSize: number;
 
@@ -38,17 +39,25 @@ export class DeliveryScheduler {
     private readonly options: DeliverySchedulerOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
+    this.job = new PeriodicJob({
+      name: "scheduler",
+      intervalMs: options.intervalMs,
+      firstRunAfterMs: 0,
+      logger,
+      run: async () => {
+        await this.runOnce();
+      },
+    });
   }
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    this.job.start();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    return this.job.stop();
   }
 
   /** Releases everything due now, batch after batch; returns how many deliveries were released. */
@@ -91,20 +100,5 @@ export class DeliveryScheduler {
       await client.query(`UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
       return stored;
     });
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((error: unknown) => {
-          this.logger.warn("scheduler pass failed", { error: String(error) });
-          return 0;
-        })
-        .finally(() => {
-          this.running = undefined;
-          this.schedule(this.options.intervalMs);
-        });
-    }, delayMs);
   }
 }

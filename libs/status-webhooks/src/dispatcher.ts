@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { PeriodicJob } from "@herald/jobs";
 import type { Logger } from "@herald/logger";
 import { answerError, HttpPoster, standardWebhookHeaders, type HttpPosterOptions } from "@herald/providers";
 
@@ -51,9 +52,7 @@ export const eventMessageId = (eventId: string) => `msg_evt_${eventId}`;
 export class StatusWebhookDispatcher {
   private readonly poster: HttpPoster;
   private readonly batchSize: number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private stopped = true;
+  private readonly job: PeriodicJob;
   private lastPurge = 0;
 
   constructor(
@@ -63,17 +62,23 @@ export class StatusWebhookDispatcher {
   ) {
     this.poster = new HttpPoster({ name: "status_webhook", maxSockets: options.concurrency, ...options.http });
     this.batchSize = options.batchSize ?? Math.max(50, options.concurrency * 5);
+    this.job = new PeriodicJob({
+      name: "status webhook",
+      intervalMs: options.intervalMs,
+      firstRunAfterMs: 0,
+      logger,
+      run: async () => {
+        await this.runOnce();
+      },
+    });
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.job.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.job.stop();
     this.poster.close();
   }
 
@@ -84,7 +89,7 @@ export class StatusWebhookDispatcher {
       const claimed = await this.claim();
       total += claimed.length;
       await this.postAll(claimed);
-      if (claimed.length < this.batchSize || this.stopped) break;
+      if (claimed.length < this.batchSize || this.job.stopping) break;
     }
     if (Date.now() - this.lastPurge > 60_000) {
       this.lastPurge = Date.now();
@@ -175,20 +180,5 @@ export class StatusWebhookDispatcher {
     );
     this.options.onPost?.(giveUp ? "gave_up" : "retrying");
     this.logger.warn(giveUp ? "status webhook given up" : "status webhook failed; retrying", { event_id: event.id, type: event.type, url: event.url, attempt: event.attempts, error });
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((error: unknown) => {
-          this.logger.warn("status webhook pass failed", { error: String(error) });
-          return 0;
-        })
-        .finally(() => {
-          this.running = undefined;
-          this.schedule(this.options.intervalMs);
-        });
-    }, delayMs);
   }
 }

@@ -1,0 +1,2 @@
+export { PeriodicJob } from "./periodic";
+export type { PeriodicJobOptions, JobContext, JobLogger } from "./periodic";
