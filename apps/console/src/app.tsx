@@ -8,17 +8,11 @@ import { InboxPage } from "./pages/inbox";
 import { TemplatesPage } from "./pages/templates";
 import { UsersPage } from "./pages/users";
 import { AuditPage } from "./pages/audit";
+import { route } from "./router";
 
 export interface Caller {
   key_id: string;
   role: "admin" | "read";
-}
-
-/** What every page gets: whether this key may write, and where it was asked to look. */
-export interface PageProps {
-  canWrite: boolean;
-  /** The rest of the hash route: #/notifications/<id> gives ["<id>"]. */
-  args: string[];
 }
 
 const PAGES = [
@@ -30,15 +24,6 @@ const PAGES = [
   { path: "users", title: "Users", Page: UsersPage },
   { path: "audit", title: "Audit log", Page: AuditPage },
 ] as const;
-
-function route(): { page: string; args: string[] } {
-  const [page = "overview", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  return { page, args };
-}
-
-export function navigate(...parts: string[]): void {
-  location.hash = `#/${parts.map(encodeURIComponent).join("/")}`;
-}
 
 function SignIn({ onSignedIn }: { onSignedIn: (caller: Caller) => void }) {
   const [key, setKey] = useState("");

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { call, del, describe, get, post, query } from "../api";
-import { navigate, type PageProps } from "../app";
+import { navigate, type PageProps } from "../router";
 import { CHANNELS, ago, isoOf, time } from "../format";
 import type { DeadLetter, DeadLetterDetail } from "../types";
 import { Empty, ErrorNote, Field, Json, Notice, Status, useLoad } from "../ui";

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { call, query } from "../api";
-import type { PageProps } from "../app";
+import type { PageProps } from "../router";
 import { ago, time } from "../format";
 import type { SandboxMessage } from "../types";
 import { Empty, ErrorNote, Field, Json, useInterval, useLoad } from "../ui";

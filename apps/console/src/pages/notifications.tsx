@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { ApiError, call, get, post, query } from "../api";
-import { navigate, type PageProps } from "../app";
+import { navigate, type PageProps } from "../router";
 import { CHANNELS, STATUSES, UUID, ago, isoOf, time } from "../format";
 import type { NotificationRequest, TimelineEvent } from "../types";
 import { Empty, ErrorNote, Field, Notice, Status, useInterval, useLoad } from "../ui";

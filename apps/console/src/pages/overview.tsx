@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { get } from "../api";
-import type { PageProps } from "../app";
+import type { PageProps } from "../router";
 import { RateChart } from "../chart";
 import { ago, duration } from "../format";
 import type { Overview } from "../types";

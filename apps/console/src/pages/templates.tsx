@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, describe, get, post, put, query } from "../api";
-import { navigate, type PageProps } from "../app";
+import { navigate, type PageProps } from "../router";
 import { lineDiff } from "../diff";
 import { time } from "../format";
 import type { Template, TemplateVersion } from "../types";

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { ApiError, call, get, query } from "../api";
-import { navigate, type PageProps } from "../app";
+import { navigate, type PageProps } from "../router";
 import { ago } from "../format";
 import type { NotificationRequest } from "../types";
 import { Empty, ErrorNote, Field, Status, useLoad } from "../ui";
