@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { processEnv } from "@herald/config";
 import { ROOT } from "./names";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -39,7 +40,13 @@ export function ensureConsoleBuilt(): void {
     fs.readdirSync(dir, { withFileTypes: true }).reduce((t, e) => Math.max(t, e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs), 0);
   const sources = Math.max(newest(path.join(app, "src")), fs.statSync(path.join(app, "index.html")).mtimeMs, fs.statSync(path.join(app, "vite.config.ts")).mtimeMs);
   if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= sources) return;
-  const result = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], { cwd: app, encoding: "utf8", timeout: 300_000 });
+  const result = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], {
+    cwd: app,
+    encoding: "utf8",
+    timeout: 300_000,
+    // The bundle users get: under jest NODE_ENV is "test", which would build Preact's debug code in.
+    env: { ...processEnv(), NODE_ENV: "production" },
+  });
   if (result.status !== 0) throw new Error(`the console did not build: ${`${result.stdout}${result.stderr}`.trim().slice(-1000)}`);
 }
 
