@@ -35,6 +35,9 @@ describe("SMTP failover between two relays", () => {
 
   it("delivers through the second when the first refuses, then skips the first while its breaker is open, and goes back when it recovers", async () => {
     expect(worker.health().providers).toEqual({ email: [relay(first), relay(second)] });
+    const breaker = worker.breakers.get(relay(first))!;
+    let opened = 0;
+    breaker.on("open", () => (opened += 1));
     await first.outage("refuse");
     const users = await Promise.all(Array.from({ length: 6 }, () => createUser(app)));
     const requests = await Promise.all(users.map((u) => sendEmail(app, u.id)));
@@ -55,8 +58,9 @@ describe("SMTP failover between two relays", () => {
     }
     const refused = finals.flatMap((s) => s.deliveries[0]!.errors).filter((e) => e.error_code === "smtp_connection_failed").length;
     expect(refused).toBeGreaterThanOrEqual(3);
-    const breaker = worker.breakers.get(relay(first))!;
-    expect(breaker.state).toBe("open");
+    // It opened; on a slow machine its 2 s recovery may have run out since (half-open), never closed.
+    expect(opened).toBeGreaterThanOrEqual(1);
+    expect(breaker.state).not.toBe("closed");
     expect(worker.health()).toMatchObject({ consuming: true });
 
     // While the first's breaker is open, mail goes to the second without trying the first (unless
