@@ -6,6 +6,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   total: number;
+  /** 2xx answers: the accepted sends. */
+  accepted: number;
   non2xx: number;
   errors: number;
 }
@@ -40,13 +42,14 @@ export async function load(url: string, userIds: string[], run: { durationS: num
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     total: result.requests.total,
+    accepted: result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
 }
 
 /** One value of a process's /metrics (the first series of that name). */
-async function metric(url: string, ...names: string[]): Promise<number[]> {
+export async function metric(url: string, ...names: string[]): Promise<number[]> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return names.map((name) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN));
 }

@@ -1,4 +1,5 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
 import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -49,4 +50,13 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
     child.kill("SIGTERM");
     setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
   });
+}
+
+/** A loopback port nobody listens on now (another helper may be running a bench too). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
