@@ -6,7 +6,7 @@ import path from "node:path";
 import { machineLoad, type CpuUsage } from "./cpu";
 import type { Options, PhaseName } from "./options";
 import { ROOT } from "./processes";
-import { RSS_FLAG_MB } from "./rss";
+import { flaggable, RSS_FLAG_MB } from "./rss";
 
 /** The headline: CPU ratios first, rates beside them. null: that phase did not run. */
 export interface Headline {
@@ -98,7 +98,7 @@ function cpuTable(table: CpuTable): string[] {
 
 function rssLines(rss: Record<string, number> | undefined): string[] {
   if (!rss || Object.keys(rss).length === 0) return [];
-  const flagged = (name: string, mb: number) => mb > RSS_FLAG_MB && !/(postgresql|rabbitmq|redis)/.test(name);
+  const flagged = (name: string, mb: number) => mb > RSS_FLAG_MB && flaggable(name);
   return [
     `Largest RSS per process (MB, sampled every second): ${Object.entries(rss)
       .sort((a, b) => b[1] - a[1])

@@ -68,6 +68,9 @@ export class RssSampler {
   }
 }
 
+/** Flagged over RSS_FLAG_MB: the platform's processes and the sink (not the bench itself, not the services). */
+export const flaggable = (name: string) => !/^(bench|postgresql|rabbitmq|redis)/.test(name);
+
 /** The Herald processes (not the bench's own, not the services) of a maxBetween answer. */
 export function heraldMax(max: Record<string, number>): number {
   const values = Object.entries(max)

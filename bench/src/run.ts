@@ -49,10 +49,19 @@ async function main(): Promise<void> {
     rss.start();
     await run.startSink();
     const phases: Results["phases"] = {};
+    const failed: string[] = [];
     const { cpu: whole } = await measureCpu({}, async () => {
       for (const phase of options.phases) {
         const from = Date.now();
-        const result: PhaseResult = await PHASE_RUNNERS[phase](run);
+        // A phase that fails is written down as failed and the others still run (a full run is long).
+        const result: PhaseResult = await PHASE_RUNNERS[phase](run).catch((error: unknown) => {
+          failed.push(phase);
+          const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+          process.stderr.write(`bench: phase ${phase} failed: ${text}\n`);
+          return { headline: {}, details: { error: text }, lines: [`**Failed:** ${text.split("\n")[0]}`], cpu: [] };
+        });
+        // What a failed phase left running must not weigh on the next one.
+        await run.stopWorkers();
         result.seconds = (Date.now() - from) / 1000;
         result.rssMb = Object.fromEntries(Object.entries(rss.maxBetween(from)).map(([k, v]) => [k, Number(v.toFixed(1))]));
         phases[phase] = result;
@@ -65,6 +74,7 @@ async function main(): Promise<void> {
     const results: Results = { at: new Date(), options, machine, headline, phases, seconds: (Date.now() - started) / 1000 };
     const written = writeResults(results);
     process.stdout.write(`\nbench: headline ${JSON.stringify(headline)}\nbench: ${fmt(results.seconds / 60, 1)} minutes; written to ${written}\n`);
+    if (failed.length > 0) throw new Error(`phases failed: ${failed.join(", ")} (the others' results are written)`);
   } finally {
     await cleanup();
   }
