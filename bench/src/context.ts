@@ -20,6 +20,7 @@ export interface App {
 
 export class Bench {
   private readonly children = new Set<ChildProcess>();
+  private readonly stopping = new Set<ChildProcess>();
   private gatewayApp: App | undefined;
   private gatewayEnv = "";
   private workerApps: App[] = [];
@@ -62,7 +63,16 @@ export class Bench {
     const port = await freePort();
     const child = startApp(app, { ...this.env.vars, ...extra, [portVar]: String(port) }, [...this.options.profileFlags, ...flags]);
     this.children.add(child);
-    child.once("exit", () => this.children.delete(child));
+    const last: string[] = [];
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      last.push(...chunk.split("\n").filter(Boolean));
+      last.splice(0, Math.max(0, last.length - 20));
+    });
+    child.once("exit", (code, signal) => {
+      // Stopped by the bench: stop() sends SIGTERM; anything else is the process dying on its own.
+      if (!this.stopping.has(child)) this.log(`${name} (pid ${child.pid}) exited by itself (${code ?? signal}); its last lines:\n${last.join("\n")}`);
+      this.children.delete(child);
+    });
     await waitReady(port);
     this.rss.watch(name, child.pid);
     return { name, pid: child.pid, url: `http://127.0.0.1:${port}`, child };
@@ -78,8 +88,13 @@ export class Bench {
     return this.gatewayApp;
   }
 
+  private async stop(child: ChildProcess | undefined): Promise<void> {
+    if (child) this.stopping.add(child);
+    await stop(child);
+  }
+
   async stopGateway(): Promise<void> {
-    await stop(this.gatewayApp?.child);
+    await this.stop(this.gatewayApp?.child);
     this.gatewayApp = undefined;
   }
 
@@ -94,7 +109,7 @@ export class Bench {
   }
 
   async stopWorkers(): Promise<void> {
-    await Promise.all(this.workerApps.map((w) => stop(w.child)));
+    await Promise.all(this.workerApps.map((w) => this.stop(w.child)));
     this.workerApps = [];
   }
 
@@ -105,6 +120,6 @@ export class Bench {
 
   /** Stops every process this run started. */
   async close(): Promise<void> {
-    await Promise.all([...this.children].map((child) => stop(child)));
+    await Promise.all([...this.children].map((child) => this.stop(child)));
   }
 }

@@ -26,7 +26,8 @@ export function startApp(app: string, env: Record<string, string>, nodeFlags: st
   return spawn(process.execPath, [...nodeFlags, path.join(ROOT, "apps", app, "dist", "main.js")], {
     cwd: ROOT,
     env,
-    stdio: ["ignore", "ignore", "inherit"],
+    // stdout is read (not shown): its last lines are printed if the process dies on its own.
+    stdio: ["ignore", "pipe", "inherit"],
   });
 }
 

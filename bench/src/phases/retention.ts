@@ -8,16 +8,22 @@ import { fmt, num, type PhaseResult } from "../report";
 import { seedAttempts, seedRequests, seedUsers } from "./seed";
 import { OPEN_LOOP_CLIENT, steadyLoad, type SteadyMeasure } from "./steady";
 import { cpuOf } from "../cpu";
+import { metricsText } from "../gateway-bench";
 
 const RETENTION_DAYS = 30;
 const METRIC = "retention_deleted_rows_total";
+/** RETENTION_INTERVAL of the "on" side (a bare number would be read as seconds: "1000ms"). */
+const INTERVAL_MS = 1000;
 
 /** The sum of every series of the metric on these processes; undefined when none of them has it. */
 async function deletedRows(urls: string[]): Promise<{ total: number; tables: Record<string, number> } | undefined> {
   let found = false;
   const tables: Record<string, number> = {};
   for (const url of urls) {
-    const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => "");
+    const text = await metricsText(url).catch((error: unknown) => {
+      process.stderr.write(`bench: retention: ${url}/metrics: ${error instanceof Error ? error.message : String(error)}\n`);
+      return "";
+    });
     for (const m of text.matchAll(new RegExp(`^${METRIC}\\{([^}]*)\\} (\\S+)$`, "gm"))) {
       found = true;
       const table = /table="([^"]*)"/.exec(m[1]!)?.[1] ?? "?";
@@ -37,22 +43,50 @@ interface Side {
   cpuMsPerSend: number;
   oldBefore: number;
   oldAfter: number;
-  metric: { before: Awaited<ReturnType<typeof deletedRows>>; after: Awaited<ReturnType<typeof deletedRows>> };
+  /** The metric every half second from the moment the processes were ready (undefined: absent). */
+  samples: { at: number; deleted: Awaited<ReturnType<typeof deletedRows>> }[];
+  readyAt: number;
+  endAt: number;
 }
 
 async function side(bench: Bench, settings: Record<string, string>, label: string): Promise<Side> {
+  // Counted before the processes start: the job may begin at once.
+  const oldBefore = await oldRequests(bench);
   const gateway = await bench.gateway(settings);
   await bench.purgeEmailQueue();
   const [worker] = await bench.workers(1, settings);
+  const readyAt = Date.now();
   const urls = [gateway.url, worker!.url];
-  const oldBefore = await oldRequests(bench);
-  const before = await deletedRows(urls);
-  const measure = await steadyLoad(bench, bench.sizes.steadyRate, bench.sizes.retentionSeconds, { gateway: gateway.pid, "email worker": worker!.pid }, label);
-  const after = await deletedRows(urls);
+  const samples: Side["samples"] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push({ at: Date.now(), deleted: await deletedRows(urls) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  const measure = await steadyLoad(bench, gateway, bench.sizes.steadyRate, bench.sizes.retentionSeconds, { gateway: gateway.pid, "email worker": worker!.pid }, label);
+  sampling = false;
+  await sampler;
+  const endAt = Date.now();
+  samples.push({ at: endAt, deleted: await deletedRows(urls) });
   const oldAfter = await oldRequests(bench);
   await bench.stopWorkers();
   const cpuMsPerSend = (1000 * cpuOf(measure.cpu.cpu, (n) => n !== OPEN_LOOP_CLIENT)) / measure.load.accepted;
-  return { measure, cpuMsPerSend, oldBefore, oldAfter, metric: { before, after } };
+  return { measure, cpuMsPerSend, oldBefore, oldAfter, samples, readyAt, endAt };
+}
+
+/**
+ * Rows per second while the job ran: from its first sweep (one interval after the processes were
+ * ready) to the last sample that saw the count grow when it ran out of old rows, else to the end.
+ */
+function sweepRate(s: Side, intervalMs: number): { rows: number; tables: Record<string, number>; seconds: number; ranOut: boolean } {
+  // A counter only grows while its process lives: the largest sample is the latest count.
+  const last = s.samples.reduce<Side["samples"][number]["deleted"]>((best, x) => ((x.deleted?.total ?? -1) > (best?.total ?? -1) ? x.deleted : best), undefined);
+  const rows = last?.total ?? 0;
+  const ranOut = s.oldAfter === 0;
+  const doneAt = ranOut ? (s.samples.find((x) => (x.deleted?.total ?? 0) >= rows)?.at ?? s.endAt) : s.endAt;
+  return { rows, tables: last?.tables ?? {}, seconds: Math.max(0.5, (doneAt - s.readyAt - intervalMs) / 1000), ranOut };
 }
 
 export async function retentionPhase(bench: Bench): Promise<PhaseResult> {
@@ -69,18 +103,17 @@ export async function retentionPhase(bench: Bench): Promise<PhaseResult> {
   try {
     bench.log(`retention: ${sizes.steadyRate} sends/s for ${sizes.retentionSeconds} s with the job off (RETENTION_DAYS=0)...`);
     const off = await side(bench, { RETENTION_DAYS: "0" }, "Steady load, retention off");
-    bench.log(`retention: the same with the job on (RETENTION_DAYS=${RETENTION_DAYS}, RETENTION_INTERVAL=1000)...`);
-    const started = Date.now();
-    const on = await side(bench, { RETENTION_DAYS: String(RETENTION_DAYS), RETENTION_INTERVAL: "1000" }, "Steady load, retention on");
-    const seconds = (Date.now() - started) / 1000;
-    const present = on.metric.after !== undefined;
+    bench.log(`retention: the same with the job on (RETENTION_DAYS=${RETENTION_DAYS}, RETENTION_INTERVAL=${INTERVAL_MS}ms)...`);
+    const on = await side(bench, { RETENTION_DAYS: String(RETENTION_DAYS), RETENTION_INTERVAL: `${INTERVAL_MS}ms` }, "Steady load, retention on");
+    const present = on.samples.some((x) => x.deleted !== undefined);
     const removedByCount = on.oldBefore - on.oldAfter;
-    const metricRows = present ? on.metric.after!.total - (on.metric.before?.total ?? 0) : NaN;
+    const sweep = sweepRate(on, INTERVAL_MS);
+    const metricRows = present ? sweep.rows : NaN;
     const cpuChange = on.cpuMsPerSend / off.cpuMsPerSend - 1;
     const job = present
-      ? `The job removed ${fmt(metricRows)} rows (all tables, from ${METRIC}; ${JSON.stringify(on.metric.after!.tables)}) and ${fmt(removedByCount)} old notifications (counted) ` +
-        `while the load ran: **${fmt(metricRows / on.measure.load.seconds)} rows/s**, ${fmt(removedByCount / on.measure.load.seconds)} notifications/s` +
-        `${on.oldAfter === 0 ? " (it ran out of old rows: a lower bound)" : ""}.`
+      ? `The job removed ${fmt(metricRows)} rows (all tables, from ${METRIC}: ${JSON.stringify(sweep.tables)}), ${fmt(removedByCount)} old notifications by count, ` +
+        `in ${fmt(sweep.seconds, 1)} s from its first sweep: **${fmt(metricRows / sweep.seconds)} rows/s**, ${fmt(removedByCount / sweep.seconds)} notifications/s` +
+        `${sweep.ranOut ? " (it ran out of old rows: the time is to the first sample that saw the last of them gone)" : " (still going at the end of the load)"}.`
       : `**retention job not present**: ${METRIC} never appeared on the gateway's or the worker's /metrics, and ${fmt(removedByCount)} old notifications went away.`;
     bench.log(`retention: ${job.replace(/\*\*/g, "")} CPU per send off ${fmt(off.cpuMsPerSend, 2)} ms, on ${fmt(on.cpuMsPerSend, 2)} ms`);
     return {
@@ -95,10 +128,11 @@ export async function retentionPhase(bench: Bench): Promise<PhaseResult> {
           old_before: on.oldBefore,
           old_after: on.oldAfter,
           metric_rows: num(metricRows, 0),
-          metric_tables: on.metric.after?.tables ?? null,
-          rows_per_second: num(metricRows / on.measure.load.seconds, 0),
-          notifications_per_second_counted: num(removedByCount / on.measure.load.seconds, 0),
-          window_seconds: num(seconds, 1),
+          metric_tables: present ? sweep.tables : null,
+          sweep_seconds: num(sweep.seconds, 1),
+          ran_out_of_old_rows: sweep.ranOut,
+          rows_per_second: num(metricRows / sweep.seconds, 0),
+          notifications_per_second_counted: num(removedByCount / sweep.seconds, 0),
         },
         cpu_per_send_change: num(cpuChange),
       },

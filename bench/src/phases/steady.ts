@@ -1,7 +1,7 @@
 // steady: an open-loop load of steadyRate sends/s (a fixed schedule of start times) for
 // steadySeconds through the gateway and one email worker: how long a send waits for its 202, and
 // how long from the 202 until its mail is at the SMTP sink (each mail's subject carries a mark).
-import type { Bench } from "../context";
+import type { App, Bench } from "../context";
 import { measureCpu } from "../cpu";
 import { waitForCount } from "../email-bench";
 import { openLoop, type OpenLoopResult } from "../open-loop";
@@ -19,8 +19,7 @@ export interface SteadyMeasure {
 }
 
 /** The open loop against the running gateway and workers, then the wait for its mails at the sink. */
-export async function steadyLoad(bench: Bench, rate: number, seconds: number, processes: Record<string, number | undefined>, label: string): Promise<SteadyMeasure> {
-  const gateway = await bench.gateway();
+export async function steadyLoad(bench: Bench, gateway: App, rate: number, seconds: number, processes: Record<string, number | undefined>, label: string): Promise<SteadyMeasure> {
   await bench.resetSink();
   const { result: load, cpu } = await measureCpu({ ...processes, [OPEN_LOOP_CLIENT]: process.pid, "SMTP sink": bench.sink.pid }, async () => {
     const result = await openLoop(gateway.url, bench.env.userIds, rate, seconds);
@@ -66,7 +65,7 @@ export async function steadyPhase(bench: Bench): Promise<PhaseResult> {
   await bench.purgeEmailQueue();
   const [worker] = await bench.workers(1);
   bench.log(`steady: ${sizes.steadyRate} sends/s on a fixed schedule for ${sizes.steadySeconds} s, each mail marked and timed at the sink...`);
-  const m = await steadyLoad(bench, sizes.steadyRate, sizes.steadySeconds, { gateway: gateway.pid, "email worker": worker!.pid }, "Steady load, gateway and worker");
+  const m = await steadyLoad(bench, gateway, sizes.steadyRate, sizes.steadySeconds, { gateway: gateway.pid, "email worker": worker!.pid }, "Steady load, gateway and worker");
   await bench.stopWorkers();
   const lines = steadyLines(m);
   bench.log(`steady: ${lines[1]!.replace(/\*\*/g, "")}`);
