@@ -52,7 +52,7 @@ const FULL: Sizes = {
   millionGatewaySeconds: 10,
   millionMails: 10_000,
   burstMails: 100_000,
-  workerMails: 20_000,
+  workerMails: 10_000,
   workerCounts: [1, 2, 4],
   retentionRows: 200_000,
   retentionSeconds: 20,

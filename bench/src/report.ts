@@ -155,8 +155,8 @@ export function toJson(results: Results): unknown {
       Object.entries(results.phases).map(([name, phase]) => [
         name,
         {
-          seconds: num(phase.seconds, 1),
           ...phase.details,
+          seconds: num(phase.seconds, 1),
           cpu: phase.cpu.map((t) => ({ label: t.label, units: t.units, unit: t.unit, ...t.cpu })),
           max_rss_mb: phase.rssMb,
         },

@@ -49,8 +49,9 @@ export function steadyLines(m: SteadyMeasure): string[] {
 }
 
 export function steadyDetails(m: SteadyMeasure): Record<string, unknown> {
-  const { sends: _sends, ...load } = m.load;
+  const { sends: _sends, seconds, ...load } = m.load;
   return {
+    load_seconds: seconds,
     ...load,
     e2e_p50_ms: num(percentile(m.e2eMs, 50), 1),
     e2e_p99_ms: num(percentile(m.e2eMs, 99), 1),
