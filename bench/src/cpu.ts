@@ -4,13 +4,6 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 
-/** Local services, by the process names they run as (every process of that name counts). */
-const SERVICES: Record<string, string[]> = {
-  postgresql: ["postgres"],
-  rabbitmq: ["beam.smp", "erl_child_setup", "inet_gethost"],
-  redis: ["redis-server"],
-};
-
 export interface CpuUsage {
   /** Wall seconds of the phase. */
   seconds: number;
@@ -20,10 +13,17 @@ export interface CpuUsage {
   machine: { cores: number; busy: number; idle: number; steal: number };
 }
 
-interface Snapshot {
-  at: number;
-  components: Record<string, number>;
-  machine: number[];
+/** One process as /proc shows it. */
+interface Proc {
+  pid: number;
+  ppid: number;
+  name: string;
+  /** utime + stime, in seconds. */
+  own: number;
+  /** own + the time of its children that have exited (cutime + cstime). */
+  withReaped: number;
+  /** The command line, read only for PostgreSQL (its process title names the database). */
+  title: string;
 }
 
 const TICKS = (() => {
@@ -34,47 +34,78 @@ const TICKS = (() => {
   }
 })();
 
-/**
- * utime + stime of one process, in seconds; undefined once it is gone. With `reaped`, also the
- * time of its children that have exited: PostgreSQL's postmaster reaps the backends a pool closes
- * during a phase, and their time would otherwise vanish from the sum.
- */
-function processSeconds(pid: number, reaped = false): number | undefined {
+const RABBITMQ = ["beam.smp", "erl_child_setup", "inet_gethost"];
+/** PostgreSQL's own processes, shared by every database (the postmaster is counted without its reaped backends). */
+const PG_AUXILIARY = /: (checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|archiver|stats collector)\s*$/;
+
+function readProc(pid: number): Proc | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
-    const own = fields[11]! + fields[12]!;
-    return (reaped ? own + fields[13]! + fields[14]! : own) / TICKS;
+    const own = (fields[11]! + fields[12]!) / TICKS;
+    const title = name === "postgres" ? fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim() : "";
+    return { pid, ppid: fields[1]!, name, own, withReaped: own + (fields[13]! + fields[14]!) / TICKS, title };
   } catch {
     return undefined;
   }
 }
 
-/**
- * CPU seconds of each service: all its processes, with their reaped children. A process that
- * exits during a phase takes its time with it, unless its parent is one of them (the postmaster).
- */
-function servicesSeconds(): Record<string, number> {
-  const totals: Record<string, number> = Object.fromEntries(Object.keys(SERVICES).map((s) => [s, 0]));
+/** Every process on the machine. */
+export function allProcesses(): Proc[] {
+  const out: Proc[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const service = Object.keys(SERVICES).find((s) => SERVICES[s]!.includes(name));
-    if (service) totals[service]! += processSeconds(Number(entry), true) ?? 0;
+    const proc = readProc(Number(entry));
+    if (proc) out.push(proc);
   }
-  return totals;
+  return out;
+}
+
+/** A process and all its descendants (a clustered gateway is a primary with its copies). */
+export function tree(procs: Proc[], root: number): Proc[] {
+  const children = new Map<number, Proc[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const out: Proc[] = [];
+  const walk = (pid: number) => {
+    const self = procs.find((p) => p.pid === pid);
+    if (self) out.push(self);
+    for (const child of children.get(pid) ?? []) walk(child.pid);
+  };
+  walk(root);
+  return out;
 }
 
 /**
- * Runs a phase and measures its CPU: `processes` names the benchmark's own processes by pid (this
- * process too, as the load generator or the raw nodemailer sender), and the local services are
- * found by name. On a system without /proc it runs the phase and measures nothing.
+ * The services' processes that belong to this benchmark: PostgreSQL's backends of the bench's own
+ * database (its process title names it) and its shared auxiliary processes; RabbitMQ and Redis
+ * whole (they serve every vhost and key prefix: other users' load on them is counted too).
+ */
+export function serviceProcesses(procs: Proc[], database: string): Record<string, Proc[]> {
+  const ownDatabase = new RegExp(`\\s${database}(\\s|$)`);
+  return {
+    postgresql: procs.filter((p) => p.name === "postgres" && (ownDatabase.test(p.title) || PG_AUXILIARY.test(p.title) || !p.title.startsWith("postgres:"))),
+    rabbitmq: procs.filter((p) => RABBITMQ.includes(p.name)),
+    redis: procs.filter((p) => p.name === "redis-server"),
+  };
+}
+
+interface Snapshot {
+  at: number;
+  components: Record<string, number>;
+  machine: number[];
+}
+
+/** The database whose PostgreSQL backends count as the benchmark's (set once by the run). */
+let benchDatabase = "herald_bench";
+export function setBenchDatabase(name: string): void {
+  benchDatabase = name;
+}
+
+/**
+ * Runs a phase and measures its CPU: `processes` names the benchmark's own processes by pid (each
+ * with its descendants, except this process, the load generator, whose children are named on
+ * their own), and the local services are found by name. Without /proc it measures nothing.
  */
 export async function measureCpu<T>(processes: Record<string, number | undefined>, phase: () => Promise<T>): Promise<{ result: T; cpu: CpuUsage | undefined }> {
   if (!fs.existsSync("/proc/stat")) return { result: await phase(), cpu: undefined };
@@ -83,9 +114,11 @@ export async function measureCpu<T>(processes: Record<string, number | undefined
   const after = snapshot(processes);
   const seconds = (after.at - before.at) / 1000;
   const components: Record<string, number> = {};
-  for (const [name, value] of Object.entries(after.components)) {
-    const start = before.components[name];
-    if (start !== undefined) components[name] = value - start;
+  for (const [key, value] of Object.entries(after.components)) {
+    const start = before.components[key];
+    const [name, perPid] = key.split("#");
+    // A PostgreSQL backend that appeared during the phase spent all its time in it.
+    if (start !== undefined || perPid !== undefined) components[name!] = (components[name!] ?? 0) + Math.max(0, value - (start ?? 0));
   }
   // /proc/stat's first line: user nice system idle iowait irq softirq steal (in ticks)
   const delta = after.machine.map((v, i) => (v - (before.machine[i] ?? 0)) / TICKS);
@@ -98,15 +131,33 @@ export async function measureCpu<T>(processes: Record<string, number | undefined
   };
 }
 
+/**
+ * PostgreSQL's backends come and go, so each is kept by pid ("postgresql#<pid>", folded into
+ * "postgresql" by measureCpu): one seen before and after counts its difference, one that appeared
+ * counts all its time; one that exited during the phase takes its time with it (the bench's
+ * processes keep their pools open, so few do).
+ */
 function snapshot(processes: Record<string, number | undefined>): Snapshot {
+  const procs = allProcesses();
   const components: Record<string, number> = {};
   for (const [name, pid] of Object.entries(processes)) {
-    const seconds = pid === undefined ? undefined : processSeconds(pid);
-    if (seconds !== undefined) components[name] = seconds;
+    if (pid === undefined || !procs.some((p) => p.pid === pid)) continue;
+    components[name] = pid === process.pid ? (procs.find((p) => p.pid === pid)?.own ?? 0) : tree(procs, pid).reduce((a, p) => a + p.withReaped, 0);
   }
-  Object.assign(components, servicesSeconds());
+  for (const [service, list] of Object.entries(serviceProcesses(procs, benchDatabase))) {
+    if (service === "postgresql") for (const p of list) components[`postgresql#${p.pid}`] = p.own;
+    else components[service] = list.reduce((a, p) => a + p.withReaped, 0);
+  }
   const machine = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
   return { at: Date.now(), components, machine };
+}
+
+/** CPU seconds of the components `pick` chooses. */
+export function cpuOf(cpu: CpuUsage | undefined, pick: (name: string) => boolean): number {
+  if (!cpu) return NaN;
+  return Object.entries(cpu.components)
+    .filter(([name]) => pick(name))
+    .reduce((a, [, s]) => a + s, 0);
 }
 
 /** "gateway 0.71, load generator 0.12, ..." in ms of CPU per unit of work (request, mail). */

@@ -10,17 +10,32 @@ import { UserDirectory, UserService } from "@herald/users";
 import { ROOT } from "./processes";
 
 export const API_KEY = "bench-key-0123456789abcdef";
-const NAME = "herald_bench";
 
 /** The benchmark's own world (database, vhost, key prefix), so it never touches `npm start`'s data. */
 export interface BenchEnvironment {
+  /** The database's, vhost's and key prefix's name: herald_bench_<pid>, so two runs never meet. */
+  name: string;
   vars: Record<string, string>;
   db: Database;
   userIds: string[];
   close(): Promise<void>;
 }
 
-export async function prepare(users: number): Promise<BenchEnvironment> {
+/** Drops this run's database, vhost and Redis keys (also when `prepare` has not finished). */
+export async function dropEnvironment(name: string): Promise<void> {
+  const env = processEnv();
+  const base = new URL(env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/notifications");
+  base.pathname = `/${name}`;
+  await dropDatabase(base.toString()).catch(() => undefined);
+  await new RabbitAdmin(env.RABBITMQ_MANAGEMENT_URL ?? "http://guest:guest@127.0.0.1:15672").deleteVhost(name).catch(() => undefined);
+  const redis = createRedis({ url: env.REDIS_URL ?? "redis://127.0.0.1:6379", keyPrefix: "" });
+  await waitForRedis(redis);
+  const left = await redis.keys(`${name}:*`);
+  if (left.length > 0) await redis.del(...left);
+  redis.disconnect();
+}
+
+export async function prepare(users: number, NAME: string): Promise<BenchEnvironment> {
   const env = processEnv();
   const base = new URL(env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/notifications");
   base.pathname = `/${NAME}`;
@@ -30,12 +45,17 @@ export async function prepare(users: number): Promise<BenchEnvironment> {
   const logger = createLogger({ service: "bench", level: "warn" });
   await ensureServices({ databaseUrl, redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379", rabbitmqUrl: rabbit.toString() }, logger);
   await ensureManagementPlugin(managementUrl, logger);
-  await dropDatabase(databaseUrl);
-  await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl, ROOT, env);
   const admin = new RabbitAdmin(managementUrl);
-  await admin.deleteVhost(NAME);
-  await admin.createVhost(NAME);
+  // The name is this run's own (herald_bench_<pid>): nothing of another run is dropped.
+  await ensureDatabase(databaseUrl);
+  try {
+    await migrate(databaseUrl, ROOT, env);
+    await admin.createVhost(NAME);
+  } catch (error) {
+    await dropDatabase(databaseUrl);
+    await admin.deleteVhost(NAME).catch(() => undefined);
+    throw error;
+  }
   rabbit.pathname = `/${NAME}`;
 
   const vars: Record<string, string> = {
@@ -48,37 +68,36 @@ export async function prepare(users: number): Promise<BenchEnvironment> {
     REDIS_KEY_PREFIX: `${NAME}:`,
     RABBITMQ_URL: rabbit.toString(),
     RABBITMQ_MANAGEMENT_URL: managementUrl,
+    // Every request goes to another user, but --quick has few of them: the limit must never bite.
+    RATE_LIMIT_PER_USER: "1000000",
   };
-  const db = createDatabase({ url: databaseUrl, poolSize: 5, applicationName: "bench" });
-  const redis = createRedis({ url: vars.REDIS_URL!, keyPrefix: vars.REDIS_KEY_PREFIX! });
-  await waitForRedis(redis);
-  await new TemplateService(db, new TemplateCatalog(db, redis)).create(WELCOME_EMAIL);
-  const service = new UserService(db, new UserDirectory(db, redis));
-  const userIds: string[] = [];
-  // In groups of 20 (in order): one at a time, 2,000 users took a minute of the run.
-  for (let first = 0; first < users; first += 20) {
-    const group = Array.from({ length: Math.min(20, users - first) }, (_, i) => first + i);
-    const created = await Promise.all(group.map((i) => service.create({ email: `bench${i}@example.com`, name: `Bench ${i}` })));
-    userIds.push(...created.map((u) => u.id));
+  // More connections than users created at once: a create's transaction holds one while it may
+  // ask for another (with 5, twenty creates at once could wait on each other for ever).
+  const db = createDatabase({ url: databaseUrl, poolSize: 30, applicationName: "bench" });
+  const close = async () => {
+    await db.close().catch(() => undefined);
+    await dropEnvironment(NAME);
+  };
+  try {
+    const redis = createRedis({ url: vars.REDIS_URL!, keyPrefix: vars.REDIS_KEY_PREFIX! });
+    await waitForRedis(redis);
+    await new TemplateService(db, new TemplateCatalog(db, redis)).create(WELCOME_EMAIL);
+    const service = new UserService(db, new UserDirectory(db, redis));
+    const userIds: string[] = [];
+    // In groups of 20 (in order): one at a time, 2,000 users took a minute of the run.
+    for (let first = 0; first < users; first += 20) {
+      const group = Array.from({ length: Math.min(20, users - first) }, (_, i) => first + i);
+      const created = await Promise.all(group.map((i) => service.create({ email: `bench${i}@example.com`, name: `Bench ${i}` })));
+      userIds.push(...created.map((u) => u.id));
+    }
+    const keys = await redis.keys(`${NAME}:*`);
+    if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(NAME.length + 1)));
+    redis.disconnect();
+    return { name: NAME, vars, db, userIds, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
-  const keys = await redis.keys(`${NAME}:*`);
-  if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(NAME.length + 1)));
-  redis.disconnect();
-  return {
-    vars,
-    db,
-    userIds,
-    async close() {
-      await db.close();
-      await dropDatabase(databaseUrl);
-      await admin.deleteVhost(NAME);
-      const cleanup = createRedis({ url: vars.REDIS_URL!, keyPrefix: "" });
-      await waitForRedis(cleanup);
-      const left = await cleanup.keys(`${NAME}:*`);
-      if (left.length > 0) await cleanup.del(...left);
-      cleanup.disconnect();
-    },
-  };
 }
 
 function version(command: string, args: string[]): string {

@@ -1,3 +1,4 @@
+import http from "node:http";
 import autocannon from "autocannon";
 import { API_KEY } from "./environment";
 
@@ -6,6 +7,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   total: number;
+  /** 2xx answers: the accepted sends. */
+  accepted: number;
   non2xx: number;
   errors: number;
 }
@@ -40,14 +43,42 @@ export async function load(url: string, userIds: string[], run: { durationS: num
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     total: result.requests.total,
+    accepted: result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
 }
 
+/**
+ * A process's /metrics text, on a connection of its own (node:http, no keep-alive): fetch's
+ * shared pool failed ("fetch failed") on a gateway busy with the open-loop load. Tried three times.
+ */
+export async function metricsText(url: string): Promise<string> {
+  const once = () =>
+    new Promise<string>((resolve, reject) => {
+      const req = http.get(`${url}/metrics`, { agent: false, timeout: 30_000 }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}/metrics answered ${res.statusCode}`))));
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`${url}/metrics: no answer in 30 s`)));
+      req.on("error", reject);
+    });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await once();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** One value of a process's /metrics (the first series of that name). */
-async function metric(url: string, ...names: string[]): Promise<number[]> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+export async function metric(url: string, ...names: string[]): Promise<number[]> {
+  const text = await metricsText(url);
   return names.map((name) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN));
 }
 

@@ -1,4 +1,5 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
 import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -25,7 +26,8 @@ export function startApp(app: string, env: Record<string, string>, nodeFlags: st
   return spawn(process.execPath, [...nodeFlags, path.join(ROOT, "apps", app, "dist", "main.js")], {
     cwd: ROOT,
     env,
-    stdio: ["ignore", "ignore", "inherit"],
+    // stdout is read (not shown): its last lines are printed if the process dies on its own.
+    stdio: ["ignore", "pipe", "inherit"],
   });
 }
 
@@ -49,4 +51,13 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
     child.kill("SIGTERM");
     setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
   });
+}
+
+/** A loopback port nobody listens on now (another helper may be running a bench too). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

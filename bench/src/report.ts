@@ -1,180 +1,186 @@
-// What a bench run measured, and how it is written down: the results file (markdown and JSON) and
-// the short summary of a `--only=gateway` run.
-import { machineLoad, perUnit, type CpuUsage } from "./cpu";
-import type { EmailResult } from "./email-bench";
-import type { LoadResult } from "./gateway-bench";
+// What a run measured and how it is written down: bench/results/latest.json (the headline as plain
+// numbers, then each phase's details) and latest.md (machine notes, the headline, each phase's
+// lines and a table of where its CPU went), with a dated copy of each.
+import fs from "node:fs";
+import path from "node:path";
+import { machineLoad, type CpuUsage } from "./cpu";
+import type { Options, PhaseName } from "./options";
+import { ROOT } from "./processes";
+import { flaggable, RSS_FLAG_MB } from "./rss";
 
-export interface Settings {
-  durationS: number;
-  warmupS: number;
-  rounds: number;
-  connections: number;
-  users: number;
-  mails: number;
-  smtpConnections: number;
+/** The headline: CPU ratios first, rates beside them. null: that phase did not run. */
+export interface Headline {
+  /** CPU per accepted send of the gateway, PostgreSQL, RabbitMQ and Redis / the trivial handler's CPU per request. */
+  gateway_cpu_ratio: number | null;
+  /** Accepted sends/s / the trivial handler's requests/s (median round). */
+  gateway_rate_ratio: number | null;
+  gateway_p99_ms: number | null;
+  /** CPU per mail of every process of the path / pooled nodemailer's and the sink's CPU per mail. */
+  e2e_cpu_ratio: number | null;
+  e2e_rate_ratio: number | null;
+  steady_accept_p99_ms: number | null;
+  steady_e2e_p99_ms: number | null;
+  /** The gateway's accepted sends/s with a million notifications in the database, as a change (-0.04: 4% slower). */
+  million_rows_rate_change: number | null;
+  /** The largest resident set of a Herald process (gateway, email workers) over the run. */
+  max_rss_mb: number | null;
 }
 
-/** One round: the trivial handler's 10 s, then the gateway's. */
-export interface Round {
-  trivial: LoadResult;
-  full: LoadResult;
-  ratio: number;
-  /** Where each side's CPU went during its 10 s. */
-  cpu: { trivial: CpuUsage | undefined; full: CpuUsage | undefined };
-  /** The share of the gateway's 10 s its event loop was busy. */
-  gatewayLoop: number;
+export const EMPTY_HEADLINE: Headline = {
+  gateway_cpu_ratio: null,
+  gateway_rate_ratio: null,
+  gateway_p99_ms: null,
+  e2e_cpu_ratio: null,
+  e2e_rate_ratio: null,
+  steady_accept_p99_ms: null,
+  steady_e2e_p99_ms: null,
+  million_rows_rate_change: null,
+  max_rss_mb: null,
+};
+
+/** A window of a phase whose CPU is shown per unit of work (request, send, mail). */
+export interface CpuTable {
+  label: string;
+  units: number;
+  unit: string;
+  cpu: CpuUsage | undefined;
 }
 
-export interface GatewayMeasure {
-  rounds: Round[];
-  median: Round;
-  /** Each server's first pass over every user (profiles not yet cached). */
-  firstPass: { trivial: LoadResult; full: LoadResult };
-  acceptedRows: number;
-  writes: { sendsPerWrite: number; meanWriteMs: number };
-}
-
-export interface EmailMeasure {
-  raw: EmailResult;
-  rawCpu: CpuUsage | undefined;
-  e2e: EmailResult & { acceptSeconds: number };
-  e2eCpu: CpuUsage | undefined;
-  /** The share of the burst the email worker's event loop was busy. */
-  workerLoop: number;
-  /** Deliveries recorded `sent` in PostgreSQL after the burst. */
-  sent: number;
+export interface PhaseResult {
+  headline: Partial<Headline>;
+  /** Everything else the phase measured (JSON). */
+  details: Record<string, unknown>;
+  /** What the phase found, in sentences (console and markdown). */
+  lines: string[];
+  cpu: CpuTable[];
+  /** Filled by the run: the largest RSS per process during the phase, in MB. */
+  rssMb?: Record<string, number>;
+  seconds?: number;
 }
 
 export interface Results {
   at: Date;
+  options: Options;
   machine: Record<string, string>;
-  settings: Settings;
-  gateway: GatewayMeasure;
-  email: EmailMeasure;
+  headline: Headline;
+  phases: Partial<Record<PhaseName, PhaseResult>>;
+  seconds: number;
 }
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "–";
 
-/** The console lines of a `--only=gateway` run. */
-export function gatewaySummary(gateway: GatewayMeasure): string {
-  const { rounds, median, firstPass, writes, acceptedRows } = gateway;
+/** A plain number for the JSON (NaN and infinities are not JSON: null). */
+export const num = (n: number | undefined, digits = 3): number | null => (n === undefined || !Number.isFinite(n) ? null : Number(n.toFixed(digits)));
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function cpuTable(table: CpuTable): string[] {
+  if (!table.cpu) return [`${table.label}: CPU not measured (no /proc).`];
+  const rows = Object.entries(table.cpu.components)
+    .filter(([, s]) => s > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((a, [, s]) => a + s, 0);
   return [
-    ...rounds.map(
-      (r) =>
-        `trivial ${fmt(r.trivial.requestsPerSecond)}/s p99 ${r.trivial.p99Ms} ms; gateway ${fmt(r.full.requestsPerSecond)}/s p50 ${r.full.p50Ms} p99 ${r.full.p99Ms} ms, ` +
-        `event loop busy ${fmt(100 * r.gatewayLoop)}%; ratio ${fmt(r.ratio, 2)}x`,
-    ),
-    `median round, CPU ms per request: trivial side ${perUnit(median.cpu.trivial, median.trivial.total)}; gateway side ${perUnit(median.cpu.full, median.full.total)}; ` +
-      `machine during the gateway: ${machineLoad(median.cpu.full)}`,
-    `median ratio ${fmt(median.ratio, 2)}x; first pass ${fmt(firstPass.full.requestsPerSecond)}/s; ` +
-      `${fmt(writes.sendsPerWrite, 1)} sends per write of ${fmt(writes.meanWriteMs, 1)} ms; rows ${acceptedRows}`,
+    `${table.label} (${fmt(table.units)} ${table.unit}s, ${fmt(table.cpu.seconds, 1)} s; machine ${machineLoad(table.cpu)}):`,
     "",
-  ].join("\n");
-}
-
-/** The JSON results file (snake_case keys, as the earlier results files have them). */
-export function toJson({ at, machine, settings, gateway, email }: Results): unknown {
-  const bulkRate = settings.mails / email.e2e.acceptSeconds;
-  const single = gateway.median.full.requestsPerSecond;
-  return {
-    at: at.toISOString(),
-    machine,
-    settings: {
-      duration_s: settings.durationS,
-      warmup_s: settings.warmupS,
-      rounds: settings.rounds,
-      connections: settings.connections,
-      users: settings.users,
-      mails: settings.mails,
-      smtp_connections: settings.smtpConnections,
-      log_level: "warn",
-    },
-    gateway: { rounds: gateway.rounds, median: gateway.median, first_pass: gateway.firstPass, accepted_rows: gateway.acceptedRows, writes: gateway.writes },
-    bulk: { accepted_per_second: bulkRate, single_per_second: single, ratio: bulkRate / single },
-    email: {
-      raw_smtp: email.raw,
-      end_to_end: email.e2e,
-      ratio: email.e2e.perSecond / email.raw.perSecond,
-      deliveries_sent: email.sent,
-      cpu: { raw_smtp: email.rawCpu, end_to_end: email.e2eCpu },
-      worker_event_loop_busy: email.workerLoop,
-    },
-  };
-}
-
-/** The markdown results file. */
-export function toMarkdown({ at, machine, settings, gateway, email }: Results): string {
-  const { rounds, median, firstPass, writes, acceptedRows } = gateway;
-  const { raw, rawCpu, e2e, e2eCpu } = email;
-  const bulkRate = settings.mails / e2e.acceptSeconds;
-  const single = median.full.requestsPerSecond;
-  return [
-    `# Benchmark ${at.toISOString()}`,
-    "",
-    `Machine: ${machine.cpu}, ${machine.memory}, ${machine.os}; Node ${machine.node}; ${machine.postgresql}; ${machine.redis}; RabbitMQ ${machine.rabbitmq}.`,
-    `Everything (load generator, processes, PostgreSQL, Redis, RabbitMQ, SMTP sink) on this one machine. LOG_LEVEL=warn.`,
-    "",
-    `## Gateway: POST /notifications/send, autocannon, ${settings.connections} connections`,
-    "",
-    `A first pass over the ${fmt(settings.users)} users and ${settings.warmupS} s of warm-up on each server, then ${settings.rounds} rounds of ${settings.durationS} s: ` +
-      "the trivial handler, then the gateway. Each round's ratio compares two neighbouring windows; the median round is the headline.",
-    "",
-    "| round | trivial Express handler answering 202 (ceiling) req/s, p50/p99 ms | full gateway path req/s, p50/p99 ms | gateway event loop busy | non-2xx / errors | ratio |",
-    "|---|---:|---:|---:|---:|---:|",
-    ...rounds.map(
-      (r, i) =>
-        `| ${i + 1}${r === median ? " (median)" : ""} | ${fmt(r.trivial.requestsPerSecond)}, ${r.trivial.p50Ms}/${r.trivial.p99Ms} | ` +
-        `${fmt(r.full.requestsPerSecond)}, ${r.full.p50Ms}/${r.full.p99Ms} | ${fmt(100 * r.gatewayLoop)}% | ${r.full.non2xx} / ${r.full.errors} | ${fmt(r.ratio, 2)}x |`,
-    ),
-    "",
-    `Full path / ceiling (median round): **${fmt(median.ratio, 2)}x** (target >= 0.5x, p99 <= 50 ms). Rows written: ${acceptedRows}; ` +
-      `${fmt(writes.sendsPerWrite, 1)} sends per write statement, ${fmt(writes.meanWriteMs, 1)} ms per write.`,
-    "",
-    ...gatewayCpuLines(median),
-    "",
-    `First pass (each of the ${fmt(settings.users)} users once, profiles not yet cached): full path ${fmt(firstPass.full.requestsPerSecond)}/s, ` +
-      `p99 ${firstPass.full.p99Ms} ms; trivial handler ${fmt(firstPass.trivial.requestsPerSecond)}/s.`,
-    "",
-    "## send-bulk vs single sends",
-    "",
-    `send-bulk accepted ${fmt(settings.mails)} notifications in ${fmt(e2e.acceptSeconds, 2)} s = **${fmt(bulkRate)}/s**, ` +
-      `${fmt(bulkRate / single, 1)}x the single-send rate above (while the email worker was draining them).`,
-    "",
-    `## Email end to end: a burst of ${fmt(settings.mails)}, ${settings.smtpConnections} SMTP connections`,
-    "",
-    "| | mails/s | seconds | duplicates |",
+    `| process | CPU s | cores | ms per ${table.unit} |`,
     "|---|---:|---:|---:|",
-    `| pooled nodemailer straight into the sink (ceiling) | ${fmt(raw.perSecond)} | ${fmt(raw.seconds, 2)} | ${raw.duplicates} |`,
-    `| send-bulk -> PostgreSQL -> RabbitMQ -> email worker -> sink | ${fmt(e2e.perSecond)} | ${fmt(e2e.seconds, 2)} | ${e2e.duplicates} |`,
+    ...rows.map(([name, s]) => `| ${name} | ${fmt(s, 2)} | ${fmt(s / table.cpu!.seconds, 2)} | ${fmt((1000 * s) / table.units, 3)} |`),
+    `| **all** | ${fmt(total, 2)} | ${fmt(total / table.cpu.seconds, 2)} | ${fmt((1000 * total) / table.units, 3)} |`,
     "",
-    `End to end / ceiling: **${fmt(e2e.perSecond / raw.perSecond, 2)}x** (target >= 0.8x). Deliveries recorded sent: ${email.sent}.`,
-    "",
-    "Where the CPU went, in ms per mail (whole phase; for end to end, from the first send-bulk request to the last mail):",
-    "",
-    `- pooled nodemailer: ${perUnit(rawCpu, raw.mails)}; machine ${machineLoad(rawCpu)}.`,
-    `- end to end: ${perUnit(e2eCpu, e2e.mails)}; machine ${machineLoad(e2eCpu)}. The email worker's event loop was busy ${fmt(100 * email.workerLoop)}% of the time.`,
-    ...atTarget(e2eCpu, e2e.mails, 0.8 * raw.perSecond, "0.8x of the raw rate"),
-    "",
-  ].join("\n");
-}
-
-/** The median round's CPU per request, and what the gateway would need at the target. */
-function gatewayCpuLines(median: Round): string[] {
-  const { trivial, full, cpu } = median;
-  if (!cpu.full) return [];
-  const target = 0.5 * trivial.requestsPerSecond;
-  const gatewaySeconds = (cpu.full.components.gateway ?? NaN) / full.total;
-  return [
-    `Where the CPU went in the median round, in ms per request: trivial side ${perUnit(cpu.trivial, trivial.total)}; ` +
-      `gateway side ${perUnit(cpu.full, full.total)}. Machine during the gateway's 10 s: ${machineLoad(cpu.full)}.`,
-    ...atTarget(cpu.full, full.total, target, "0.5x of the trivial handler's rate"),
-    `The gateway process alone would need ${fmt(gatewaySeconds * target, 2)} cores at that rate (one Node process runs its JavaScript on one).`,
   ];
 }
 
-/** What the measured cost per unit would take at a target rate: all components, in cores. */
-function atTarget(cpu: CpuUsage | undefined, units: number, rate: number, label: string): string[] {
-  if (!cpu || units <= 0) return [];
-  const perUnitSeconds = Object.values(cpu.components).reduce((a, b) => a + b, 0) / units;
-  return [`At ${label} (${fmt(rate)}/s), these costs would add up to ${fmt(perUnitSeconds * rate, 2)} cores; the machine has ${Math.round(cpu.machine.cores)}.`];
+function rssLines(rss: Record<string, number> | undefined): string[] {
+  if (!rss || Object.keys(rss).length === 0) return [];
+  const flagged = (name: string, mb: number) => mb > RSS_FLAG_MB && flaggable(name);
+  return [
+    `Largest RSS per process (MB, sampled every second): ${Object.entries(rss)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, mb]) => `${name} ${fmt(mb)}${flagged(name, mb) ? ` **(> ${RSS_FLAG_MB} MB)**` : ""}`)
+      .join(", ")}.`,
+    "",
+  ];
+}
+
+export function toMarkdown(results: Results): string {
+  const { at, options, machine, headline, phases } = results;
+  const kind = options.quick ? "**--quick run: small sizes, figures only indicative (not the headline)**" : "full sizes";
+  return [
+    `# Benchmark ${at.toISOString()}`,
+    "",
+    `${kind}; phases: ${Object.keys(phases).join(", ")}; ${fmt(results.seconds / 60, 1)} minutes in all.`,
+    "",
+    `Machine: ${machine.cpu}, ${machine.memory}, ${machine.os}; Node ${machine.node}; ${machine.postgresql}; ${machine.redis}; RabbitMQ ${machine.rabbitmq}.`,
+    `Over the run: ${machine.load}. Before it, idle for ${machine.idle_window}: ${machine.background}.`,
+    "Everything (load generator, processes, PostgreSQL, Redis, RabbitMQ, SMTP sink) on this one machine, loopback only. LOG_LEVEL=warn.",
+    "PostgreSQL's CPU is its backends of the bench's own database and its shared processes (checkpointer, WAL writer...); RabbitMQ's and Redis's are",
+    "the whole server (other users of them count too: see the idle figures above).",
+    "",
+    "## Headline",
+    "",
+    "| | value |",
+    "|---|---:|",
+    ...Object.entries(headline).map(([k, v]) => `| ${k} | ${v === null ? "not run" : String(v)} |`),
+    "",
+    `Sizes: ${Object.entries(options.sizes)
+      .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join("/") : String(v)}`)
+      .join(", ")}.`,
+    "",
+    ...Object.entries(phases).flatMap(([name, phase]) => [
+      `## ${name} (${fmt(phase.seconds ?? NaN)} s)`,
+      "",
+      ...phase.lines.flatMap((l) => [l, ""]),
+      ...phase.cpu.flatMap(cpuTable),
+      ...rssLines(phase.rssMb),
+    ]),
+  ].join("\n");
+}
+
+export function toJson(results: Results): unknown {
+  return {
+    at: results.at.toISOString(),
+    quick: results.options.quick,
+    phases_run: Object.keys(results.phases),
+    headline: results.headline,
+    machine: results.machine,
+    sizes: results.options.sizes,
+    seconds: num(results.seconds, 1),
+    phases: Object.fromEntries(
+      Object.entries(results.phases).map(([name, phase]) => [
+        name,
+        {
+          ...phase.details,
+          seconds: num(phase.seconds, 1),
+          cpu: phase.cpu.map((t) => ({ label: t.label, units: t.units, unit: t.unit, ...t.cpu })),
+          max_rss_mb: phase.rssMb,
+        },
+      ]),
+    ),
+  };
+}
+
+/**
+ * bench/results/: a full run (every phase, full sizes) writes latest.json/latest.md, a --quick run
+ * quick-latest.*, a run of some phases partial-latest.* (neither replaces the full run's
+ * headline); each also keeps a dated copy.
+ */
+export function writeResults(results: Results): string {
+  const dir = path.join(ROOT, "bench", "results");
+  fs.mkdirSync(dir, { recursive: true });
+  const partial = Object.keys(results.phases).length < 7;
+  const kind = results.options.quick ? "quick-" : partial ? "partial-" : "";
+  const stamp = results.at.toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  const md = toMarkdown(results);
+  const json = `${JSON.stringify(toJson(results), null, 2)}\n`;
+  for (const name of [`${kind}latest`, `${stamp}${kind ? `-${kind.slice(0, -1)}` : ""}`]) {
+    fs.writeFileSync(path.join(dir, `${name}.md`), md);
+    fs.writeFileSync(path.join(dir, `${name}.json`), json);
+  }
+  return `bench/results/${kind}latest.{json,md}`;
 }
