@@ -8,9 +8,6 @@ import { ask, forkReady, freePort, startApp, stop, waitReady } from "./processes
 import { purgeQueue } from "./queue";
 import type { RssSampler } from "./rss";
 
-/** The gateway runs with the flags `npm start` gives it (apps/launcher/src/processes.ts). */
-const GATEWAY_FLAGS = ["--max-semi-space-size=64"];
-
 export interface App {
   name: string;
   pid: number | undefined;
@@ -59,9 +56,9 @@ export class Bench {
     await ask(this.sink, "reset");
   }
 
-  private async app(name: string, app: string, portVar: string, extra: Record<string, string>, flags: string[]): Promise<App> {
+  private async app(name: string, app: string, portVar: string, extra: Record<string, string>): Promise<App> {
     const port = await freePort();
-    const child = startApp(app, { ...this.env.vars, ...extra, [portVar]: String(port) }, [...this.options.profileFlags, ...flags]);
+    const child = startApp(app, { ...this.env.vars, ...extra, [portVar]: String(port) }, this.options.profileFlags);
     this.children.add(child);
     const last: string[] = [];
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -84,7 +81,7 @@ export class Bench {
     if (this.gatewayApp && this.gatewayApp.child.exitCode === null && this.gatewayEnv === key) return this.gatewayApp;
     await this.stopGateway();
     this.gatewayEnv = key;
-    this.gatewayApp = await this.app("gateway", "api-gateway", "GATEWAY_PORT", { GATEWAY_PROCESSES: String(this.sizes.gatewayProcesses), ...extra }, GATEWAY_FLAGS);
+    this.gatewayApp = await this.app("gateway", "api-gateway", "GATEWAY_PORT", { GATEWAY_PROCESSES: String(this.sizes.gatewayProcesses), ...extra });
     return this.gatewayApp;
   }
 
@@ -103,7 +100,7 @@ export class Bench {
     await this.stopWorkers();
     const smtp = { SMTP_HOST: "127.0.0.1", SMTP_PORT: String(this.sinkPort), SMTP_MAX_CONNECTIONS: String(this.sizes.smtpConnections), ...extra };
     this.workerApps = await Promise.all(
-      Array.from({ length: count }, (_, i) => this.app(count === 1 ? "email worker" : `email worker ${i + 1}`, "email-worker", "EMAIL_WORKER_PORT", smtp, [])),
+      Array.from({ length: count }, (_, i) => this.app(count === 1 ? "email worker" : `email worker ${i + 1}`, "email-worker", "EMAIL_WORKER_PORT", smtp)),
     );
     return this.workerApps;
   }

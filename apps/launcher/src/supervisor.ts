@@ -86,7 +86,7 @@ export class Supervisor {
 
   private spawn(m: Managed): void {
     const entry = path.join(this.root, "apps", m.spec.app, "dist", "main.js");
-    const child = spawn(process.execPath, ["--enable-source-maps", ...(m.spec.nodeFlags ?? []), entry], {
+    const child = spawn(process.execPath, ["--enable-source-maps", entry], {
       cwd: this.root,
       env: this.env,
       stdio: ["ignore", "inherit", "inherit"],
