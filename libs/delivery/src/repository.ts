@@ -1,7 +1,6 @@
 import type { Pool } from "pg";
-import { newId, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { Batcher, newId, prepared, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
 import { eventSourceColumns as EVENT_COLUMNS, statusEventsInsert as statusEvents } from "@herald/status-webhooks";
-import { Batcher } from "./batcher";
 
 /** A delivery as a worker reads it before deciding what to do with a message. */
 export interface LoadedDelivery {
@@ -100,10 +99,10 @@ interface SentRecord {
  * would otherwise spend its time on.
  */
 export class DeliveryRepository {
-  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids), 0);
-  private readonly claims = new Batcher<Claim, boolean>((claims) => this.claimMany(claims), 0);
+  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids));
+  private readonly claims = new Batcher<Claim, boolean>((claims) => this.claimMany(claims));
   /** "Sent" waits a little longer: only the ack waits for it, and it gathers more per statement. */
-  private readonly sents = new Batcher<SentRecord, boolean>((rows) => this.markSentMany(rows), 10);
+  private readonly sents = new Batcher<SentRecord, boolean>((rows) => this.markSentMany(rows), { windowMs: 10 });
 
   constructor(
     private readonly pool: Pool,
@@ -152,6 +151,7 @@ export class DeliveryRepository {
    */
   private async loadMany(ids: string[]): Promise<(LoadRow | undefined)[]> {
     const { rows } = await this.pool.query<LoadRow>(
+      prepared(
       `SELECT d.id, d.request_id, d.channel, d.priority, d.status, d.attempts, d.template_version_id, d.claimed_by, d.provider,
               r.user_id, COALESCE(d.variables, r.variables) AS variables, r.correlation_id,
               CASE WHEN d.claimed_by IS NULL THEN coalesce(d.claimed_at > now() - make_interval(secs => $3::float8 / 1000), false)
@@ -162,6 +162,7 @@ export class DeliveryRepository {
          LEFT JOIN worker_instances w ON w.id = d.claimed_by
         WHERE d.id = ANY($1::uuid[])`,
       [[...new Set(ids)], this.instanceId, this.leaseMs, this.deadAfterMs],
+      ),
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id));
@@ -180,6 +181,7 @@ export class DeliveryRepository {
 
   private async claimMany(claims: Claim[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
+      prepared(
       `UPDATE deliveries d
           SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), claimed_by = $2::uuid,
               provider = v.provider, updated_at = now()
@@ -190,6 +192,7 @@ export class DeliveryRepository {
         JSON.stringify(claims.map((c) => ({ id: c.delivery.id, status: c.delivery.status, attempts: c.delivery.attempts, provider: c.provider }))),
         this.instanceId,
       ],
+      ),
     );
     const won = new Set(rows.map((row) => row.id));
     // Two copies of one message in the same batch: only the first gets the claim.
@@ -214,6 +217,7 @@ export class DeliveryRepository {
 
   private async markSentMany(records: SentRecord[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
+      prepared(
       `WITH moved AS (
        UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
               next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
@@ -227,6 +231,7 @@ export class DeliveryRepository {
           records.map((r) => ({ id: r.delivery.id, attempts: r.delivery.attempt, provider_message_id: r.providerMessageId, outcome: r.outcome })),
         ),
       ],
+      ),
     );
     const recorded = new Set(rows.map((row) => row.id));
     return records.map((r) => recorded.has(r.delivery.id));

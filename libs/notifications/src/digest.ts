@@ -5,7 +5,7 @@ import { deliveryOutgoing, insertOutbox, type StoredOutgoing } from "@herald/mes
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { quietHoursEnd } from "@herald/users";
 import { dropMessage, type DecidedWrite } from "./decisions";
-import type { AcceptItem } from "./writer";
+import type { AcceptItem, DeliveryRow } from "./writer";
 
 /**
  * What a digest's template sees: the carrier's own variables, and from Herald `events` (each
@@ -45,10 +45,10 @@ const COLLECTS = new Set(["queued", "held"]);
  * next ones. A window that reaches `max` closes at once. The scheduler releases closed windows.
  */
 export async function decideDigests(client: PoolClient | Pool, items: AcceptItem[]): Promise<DecidedWrite | undefined> {
-  const digests = items.filter((item) => item.digest && item.request.templateId);
+  const digests = items.filter((item) => item.digest && item.request.template_id);
   const keyOf = (item: AcceptItem, channel: Channel) => ({
-    user_id: item.request.userId,
-    template_id: item.request.templateId!,
+    user_id: item.request.user_id,
+    template_id: item.request.template_id!,
     channel,
     digest_key: item.digest!.key ?? "",
   });
@@ -99,7 +99,8 @@ export async function decideDigests(client: PoolClient | Pool, items: AcceptItem
         w.closes_at = now;
         open.delete(id);
       }
-      Object.assign(d, { status: "digesting", releaseAt: w.closes_at, lastError: null, lastErrorCode: null, digestDeliveryId: w.carrier_delivery_id });
+      const decided: Partial<DeliveryRow> = { status: "digesting", release_at: w.closes_at.toISOString(), last_error: null, last_error_code: null, digest_delivery_id: w.carrier_delivery_id };
+      Object.assign(d, decided);
       dropMessage(item, d);
     }
   }
