@@ -3,9 +3,9 @@ import { Batcher } from "./batcher";
 describe("Batcher", () => {
   it("runs the calls of one turn as one batch and answers each in order", async () => {
     const runs: number[][] = [];
-    const batcher = new Batcher<number, number>(async (inputs) => {
+    const batcher = new Batcher<number, number>((inputs) => {
       runs.push(inputs);
-      return inputs.map((n) => n * 2);
+      return Promise.resolve(inputs.map((n) => n * 2));
     });
     await expect(Promise.all([1, 2, 3].map((n) => batcher.call(n)))).resolves.toEqual([2, 4, 6]);
     expect(runs).toEqual([[1, 2, 3]]);
@@ -36,7 +36,7 @@ describe("Batcher", () => {
   });
 
   it("fails one input with Batcher.failed and every input when the run throws", async () => {
-    const some = new Batcher<number, number>(async (inputs) => inputs.map((n) => (n === 2 ? Batcher.failed(new Error("two")) : n)));
+    const some = new Batcher<number, number>((inputs) => Promise.resolve(inputs.map((n) => (n === 2 ? Batcher.failed(new Error("two")) : n))));
     const results = await Promise.allSettled([1, 2, 3].map((n) => some.call(n)));
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const all = new Batcher<number, number>(() => Promise.reject(new Error("down")));
@@ -46,9 +46,9 @@ describe("Batcher", () => {
   it("drain runs what waits at once and resolves when nothing is in flight", async () => {
     const seen: number[] = [];
     const batcher = new Batcher<number, void>(
-      async (inputs) => {
+      (inputs) => {
         seen.push(...inputs);
-        return inputs.map(() => undefined);
+        return Promise.resolve(inputs.map(() => undefined));
       },
       { windowMs: 60_000 },
     );

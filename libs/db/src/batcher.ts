@@ -73,7 +73,7 @@ export class Batcher<I, O> {
     while (this.active < this.maxConcurrent && this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       this.active += 1;
-      this.runBatch(batch).finally(() => {
+      void this.runBatch(batch).finally(() => {
         this.active -= 1;
         if (this.pending.length > 0) this.schedule();
         else if (this.active === 0) for (const wake of this.idle.splice(0)) wake();

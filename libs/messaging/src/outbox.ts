@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import { Batcher, prepared, withTransaction } from "@herald/db";
 import type { AmqpLogger } from "./connection";
+import { deliveryOutgoing, type DeliveryEnvelope } from "./message";
 import type { ConfirmPublisher, OutgoingMessage } from "./publisher";
 
 export interface StoredOutgoing extends OutgoingMessage {
@@ -200,4 +201,15 @@ export class OutboxRelay {
         });
     }, this.options.intervalMs);
   }
+}
+
+/**
+ * Releases deliveries to their queues: one outbox message per delivery (deliveryOutgoing), in
+ * one statement with the writes that go with it (the status change that releases them, their
+ * request's rows, ...). The one way accept, the scheduler, digest windows and DLQ replay hand a
+ * delivery to the broker: the caller publishes the returned messages after its commit and the
+ * relay covers a crash in between.
+ */
+export function releaseToOutbox(client: PoolClient | Pool, deliveries: DeliveryEnvelope[], alongside?: AlongsideWrites): Promise<StoredOutgoing[]> {
+  return insertOutbox(client, deliveries.map(deliveryOutgoing), alongside);
 }

@@ -1,6 +1,6 @@
 import { AppError, type ErrorDetail } from "@herald/errors";
 import { isDatabaseUnavailable, newId, type Channel } from "@herald/db";
-import { deliveryOutgoing, type OutboxPublisher, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+import type { OutboxPublisher, StoredOutgoing } from "@herald/messaging";
 import type { UserRateLimiter, RateLimitDecision } from "@herald/resilience";
 import { channelEnabled, channelReachable } from "@herald/channels";
 import { quietHoursEnd, type UserDirectory, type UserProfile } from "@herald/users";
@@ -286,7 +286,7 @@ function checkReachable(channels: Channel[], decisions: ChannelStatus[]): void {
 
 /**
  * Step 5: the rows the write inserts, in the database's own shape (they go to PostgreSQL as JSON
- * as they are), the outbox messages of the queued deliveries, and the 202 answer.
+ * as they are), and the 202 answer. The write releases the queued ones to the outbox.
  */
 function acceptRows(input: SendInput, ctx: AcceptContext, refs: References, decisions: ChannelStatus[], idempotency: IdempotencyRow | undefined): AcceptItem {
   const requestId = newId();
@@ -299,9 +299,6 @@ function acceptRows(input: SendInput, ctx: AcceptContext, refs: References, deci
     digest_delivery_id: null,
     ...decisions[i]!,
   }));
-  const outbox: OutgoingMessage[] = deliveries
-    .filter((d) => d.status === "queued")
-    .map((d) => deliveryOutgoing({ deliveryId: d.id, requestId, channel: d.channel, correlationId: ctx.correlationId, priority: d.priority }));
   const answer = answerWith(
     {
       request_id: requestId,
@@ -332,7 +329,6 @@ function acceptRows(input: SendInput, ctx: AcceptContext, refs: References, deci
       throttle: input.throttle ? storedSpec(input.throttle) : null,
     },
     deliveries,
-    outbox,
     answer,
     // Critical priority never digests.
     ...(input.digest && input.priority !== "critical" ? { digest: input.digest } : {}),

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { newId, type Channel, type Priority } from "@herald/db";
-import { deliveryOutgoing, insertOutbox, type StoredOutgoing } from "@herald/messaging";
+import { releaseToOutbox, type DeliveryEnvelope, type StoredOutgoing } from "@herald/messaging";
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { quietHoursEnd } from "@herald/users";
-import { dropMessage, type DecidedWrite } from "./decisions";
+import type { DecidedWrite } from "./decisions";
 import type { AcceptItem, DeliveryRow } from "./writer";
 
 /**
@@ -101,7 +101,6 @@ export async function decideDigests(client: PoolClient | Pool, items: AcceptItem
       }
       const decided: Partial<DeliveryRow> = { status: "digesting", release_at: w.closes_at.toISOString(), last_error: null, last_error_code: null, digest_delivery_id: w.carrier_delivery_id };
       Object.assign(d, decided);
-      dropMessage(item, d);
     }
   }
   return {
@@ -166,7 +165,7 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
 
   const sent: { id: string; status: "queued" | "held"; release_at: string | null; variables: Record<string, unknown> }[] = [];
   const folded: { id: string; carrier: string }[] = [];
-  const outgoing = [];
+  const outgoing: DeliveryEnvelope[] = [];
   for (const w of due) {
     const group = w.carrier_delivery_id ? (byWindow.get(w.carrier_delivery_id) ?? []) : [];
     // The window's first send carries it (or, if that one was cancelled, the next).
@@ -178,7 +177,7 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
         : undefined;
     sent.push({ id: carrier.id, status: quiet ? "held" : "queued", release_at: quiet?.toISOString() ?? null, variables: digestView(carrier.variables, group.map((m) => m.variables)) });
     if (!quiet) {
-      outgoing.push(deliveryOutgoing({ deliveryId: carrier.id, requestId: carrier.request_id, channel: carrier.channel, correlationId: carrier.correlation_id, priority: carrier.priority }));
+      outgoing.push({ deliveryId: carrier.id, requestId: carrier.request_id, channel: carrier.channel, correlationId: carrier.correlation_id, priority: carrier.priority });
     }
     for (const m of group) {
       if (m.id === carrier.id) continue;
@@ -186,7 +185,7 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
       release.digested.set(m.channel, (release.digested.get(m.channel) ?? 0) + 1);
     }
   }
-  release.stored = await insertOutbox(client, outgoing, {
+  release.stored = await releaseToOutbox(client, outgoing, {
     statements: [
       `UPDATE deliveries d SET status = v.status, release_at = v.release_at, variables = v.variables, digest_delivery_id = v.id, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", release_at timestamptz, variables jsonb)

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from "pg";
-import { OUTGOING, dropMessage, type DecidedWrite } from "./decisions";
+import { OUTGOING, type DecidedWrite } from "./decisions";
 import type { AcceptItem, DeliveryRow } from "./writer";
 
 interface WindowRow {
@@ -62,7 +62,6 @@ export async function decideThrottles(client: PoolClient | Pool, items: AcceptIt
         last_error_code: "throttled",
       };
       Object.assign(d, decided);
-      dropMessage(item, d);
     }
   }
   const changed = [...windows.values()].filter((w) => w.changed);

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { Batcher, isDatabaseUnavailable, withTransaction, type BatchFailure, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
-import { insertOutbox, type AlongsideWrites, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+import { releaseToOutbox, type AlongsideWrites, type DeliveryEnvelope, type StoredOutgoing } from "@herald/messaging";
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { answerWith, type AcceptAnswer } from "./answer";
 import type { DecidedWrite } from "./decisions";
@@ -56,13 +56,13 @@ export interface IdempotencyRow {
 
 /**
  * Everything one accepted send writes, in one transaction. A throttle or a digest is decided in
- * the write (it must be atomic with it): the write may change deliveries' statuses, drop their
- * outbox messages and update the answer (which the idempotency key stores).
+ * the write (it must be atomic with it): the write may change deliveries' statuses and update the
+ * answer (which the idempotency key stores). The deliveries still `queued` after that are
+ * released to the outbox with it (releaseToOutbox).
  */
 export interface AcceptItem {
   request: RequestRow;
   deliveries: DeliveryRow[];
-  outbox: OutgoingMessage[];
   /** The 202 answer's data for this send. */
   answer: AcceptAnswer;
   idempotency?: IdempotencyRow;
@@ -176,12 +176,15 @@ export class AcceptWriter {
     const winners = items.filter((_, i) => outcomes[i] === undefined && !duplicateOf.has(i));
     // Duplicates neither count toward a throttle nor join a digest: decided for the winners only.
     const decided = winners.length === 0 ? [] : await decide(client, winners);
-    const stored = winners.length === 0 ? [] : await insertOutbox(client, winners.flatMap((w) => w.outbox), requestWrites(winners, decided));
+    const released = winners.map(releasedOf);
+    const stored = winners.length === 0 ? [] : await releaseToOutbox(client, released.flat(), requestWrites(winners, decided));
     let cursor = 0;
-    items.forEach((item, i) => {
+    let w = 0;
+    items.forEach((_, i) => {
       if (outcomes[i] !== undefined || duplicateOf.has(i)) return;
-      outcomes[i] = { kind: "created", outbox: stored.slice(cursor, cursor + item.outbox.length) };
-      cursor += item.outbox.length;
+      const count = released[w++]!.length;
+      outcomes[i] = { kind: "created", outbox: stored.slice(cursor, cursor + count) };
+      cursor += count;
     });
     // A key given twice in one batch: the later ones get the first one's answer.
     for (const [i, first] of duplicateOf) {
@@ -253,6 +256,13 @@ export class AcceptWriter {
     }
     return duplicateOf;
   }
+}
+
+/** The deliveries of an item that go out now, as the write left them (not throttled, not digesting, not scheduled). */
+function releasedOf(item: AcceptItem): DeliveryEnvelope[] {
+  return item.deliveries
+    .filter((d) => d.status === "queued")
+    .map((d) => ({ deliveryId: d.id, requestId: d.request_id, channel: d.channel, correlationId: item.request.correlation_id, priority: d.priority }));
 }
 
 /**
