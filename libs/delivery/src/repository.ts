@@ -99,7 +99,12 @@ interface SentRecord {
  * would otherwise spend its time on.
  */
 export class DeliveryRepository {
-  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids));
+  /**
+   * Loads wait 2 ms for company: they come before the wait for a provider connection (with a
+   * prefetch of dozens and a handful of connections, a message loaded now waits for a connection
+   * anyway), so the window costs no throughput and gathers the messages of several acks.
+   */
+  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids), { windowMs: 2 });
   private readonly claims = new Batcher<Claim, boolean>((claims) => this.claimMany(claims));
   /** "Sent" waits a little longer: only the ack waits for it, and it gathers more per statement. */
   private readonly sents = new Batcher<SentRecord, boolean>((rows) => this.markSentMany(rows), { windowMs: 10 });
