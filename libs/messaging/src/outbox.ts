@@ -33,17 +33,17 @@ export async function insertOutbox(
   const param = alongside.params.length + 1;
   const { rows } = await client.query<{ id: string }>(
     prepared(
-    `${ctes.length > 0 ? `WITH ${ctes.join(",\n")}\n` : ""}INSERT INTO outbox (exchange, routing_key, payload, headers, priority)
-     SELECT m.v->>'exchange', m.v->>'routing_key', m.v->'payload', m.v->'headers', (m.v->>'priority')::int
-       FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS m(v, n)
-      ORDER BY m.n
-     RETURNING id`,
-    [
-      ...alongside.params,
-      JSON.stringify(
-        messages.map((m) => ({ exchange: m.exchange, routing_key: m.routingKey, payload: m.body, headers: m.headers ?? {}, priority: m.priority ?? 0 })),
-      ),
-    ],
+      `${ctes.length > 0 ? `WITH ${ctes.join(",\n")}\n` : ""}INSERT INTO outbox (exchange, routing_key, payload, headers, priority)
+       SELECT m.v->>'exchange', m.v->>'routing_key', m.v->'payload', m.v->'headers', (m.v->>'priority')::int
+         FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS m(v, n)
+        ORDER BY m.n
+       RETURNING id`,
+      [
+        ...alongside.params,
+        JSON.stringify(
+          messages.map((m) => ({ exchange: m.exchange, routing_key: m.routingKey, payload: m.body, headers: m.headers ?? {}, priority: m.priority ?? 0 })),
+        ),
+      ],
     ),
   );
   // Ids are drawn from the sequence in insertion order, which follows ORDER BY n.
