@@ -22,3 +22,5 @@ export type {
   RoutingRule,
 } from "@prisma/client";
 export { withTransaction } from "./transaction";
+export { Batcher, BatchFailure } from "./batcher";
+export { prepared } from "./prepared";

@@ -1,7 +1,6 @@
 import type { Pool } from "pg";
-import { newId, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { Batcher, newId, prepared, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
 import { eventSourceColumns as EVENT_COLUMNS, statusEventsInsert as statusEvents } from "@herald/status-webhooks";
-import { Batcher } from "./batcher";
 
 /** A delivery as a worker reads it before deciding what to do with a message. */
 export interface LoadedDelivery {
@@ -100,10 +99,15 @@ interface SentRecord {
  * would otherwise spend its time on.
  */
 export class DeliveryRepository {
-  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids), 0);
-  private readonly claims = new Batcher<Claim, boolean>((claims) => this.claimMany(claims), 0);
+  /**
+   * Loads wait 2 ms for company: they come before the wait for a provider connection (with a
+   * prefetch of dozens and a handful of connections, a message loaded now waits for a connection
+   * anyway), so the window costs no throughput and gathers the messages of several acks.
+   */
+  private readonly loads = new Batcher<string, LoadRow | undefined>((ids) => this.loadMany(ids), { windowMs: 2 });
+  private readonly claims = new Batcher<Claim, boolean>((claims) => this.claimMany(claims));
   /** "Sent" waits a little longer: only the ack waits for it, and it gathers more per statement. */
-  private readonly sents = new Batcher<SentRecord, boolean>((rows) => this.markSentMany(rows), 10);
+  private readonly sents = new Batcher<SentRecord, boolean>((rows) => this.markSentMany(rows), { windowMs: 10 });
 
   constructor(
     private readonly pool: Pool,
@@ -152,16 +156,18 @@ export class DeliveryRepository {
    */
   private async loadMany(ids: string[]): Promise<(LoadRow | undefined)[]> {
     const { rows } = await this.pool.query<LoadRow>(
-      `SELECT d.id, d.request_id, d.channel, d.priority, d.status, d.attempts, d.template_version_id, d.claimed_by, d.provider,
-              r.user_id, COALESCE(d.variables, r.variables) AS variables, r.correlation_id,
-              CASE WHEN d.claimed_by IS NULL THEN coalesce(d.claimed_at > now() - make_interval(secs => $3::float8 / 1000), false)
-                   ELSE d.claimed_by <> $2::uuid AND coalesce(w.stopped_at IS NULL AND w.heartbeat_at > now() - make_interval(secs => $4::float8 / 1000), false)
-              END AS alive
-         FROM deliveries d
-         JOIN notification_requests r ON r.id = d.request_id
-         LEFT JOIN worker_instances w ON w.id = d.claimed_by
-        WHERE d.id = ANY($1::uuid[])`,
-      [[...new Set(ids)], this.instanceId, this.leaseMs, this.deadAfterMs],
+      prepared(
+        `SELECT d.id, d.request_id, d.channel, d.priority, d.status, d.attempts, d.template_version_id, d.claimed_by, d.provider,
+                r.user_id, COALESCE(d.variables, r.variables) AS variables, r.correlation_id,
+                CASE WHEN d.claimed_by IS NULL THEN coalesce(d.claimed_at > now() - make_interval(secs => $3::float8 / 1000), false)
+                     ELSE d.claimed_by <> $2::uuid AND coalesce(w.stopped_at IS NULL AND w.heartbeat_at > now() - make_interval(secs => $4::float8 / 1000), false)
+                END AS alive
+           FROM deliveries d
+           JOIN notification_requests r ON r.id = d.request_id
+           LEFT JOIN worker_instances w ON w.id = d.claimed_by
+          WHERE d.id = ANY($1::uuid[])`,
+        [[...new Set(ids)], this.instanceId, this.leaseMs, this.deadAfterMs],
+      ),
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id));
@@ -180,16 +186,18 @@ export class DeliveryRepository {
 
   private async claimMany(claims: Claim[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      `UPDATE deliveries d
-          SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), claimed_by = $2::uuid,
-              provider = v.provider, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", attempts int, provider text)
-        WHERE d.id = v.id AND d.status = v.status AND d.attempts = v.attempts
-      RETURNING d.id`,
-      [
-        JSON.stringify(claims.map((c) => ({ id: c.delivery.id, status: c.delivery.status, attempts: c.delivery.attempts, provider: c.provider }))),
-        this.instanceId,
-      ],
+      prepared(
+        `UPDATE deliveries d
+            SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), claimed_by = $2::uuid,
+                provider = v.provider, updated_at = now()
+           FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", attempts int, provider text)
+          WHERE d.id = v.id AND d.status = v.status AND d.attempts = v.attempts
+        RETURNING d.id`,
+        [
+          JSON.stringify(claims.map((c) => ({ id: c.delivery.id, status: c.delivery.status, attempts: c.delivery.attempts, provider: c.provider }))),
+          this.instanceId,
+        ],
+      ),
     );
     const won = new Set(rows.map((row) => row.id));
     // Two copies of one message in the same batch: only the first gets the claim.
@@ -214,19 +222,21 @@ export class DeliveryRepository {
 
   private async markSentMany(records: SentRecord[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      `WITH moved AS (
-       UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
-              next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, provider_message_id text, outcome jsonb)
-        WHERE d.id = v.id AND d.status = 'processing' AND d.attempts = v.attempts
-      RETURNING ${EVENT_COLUMNS("d")}),
-       status_events AS (${statusEvents("moved")})
-       SELECT id FROM moved`,
-      [
-        JSON.stringify(
-          records.map((r) => ({ id: r.delivery.id, attempts: r.delivery.attempt, provider_message_id: r.providerMessageId, outcome: r.outcome })),
-        ),
-      ],
+      prepared(
+        `WITH moved AS (
+         UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
+                next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
+           FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, provider_message_id text, outcome jsonb)
+          WHERE d.id = v.id AND d.status = 'processing' AND d.attempts = v.attempts
+        RETURNING ${EVENT_COLUMNS("d")}),
+         status_events AS (${statusEvents("moved")})
+         SELECT id FROM moved`,
+        [
+          JSON.stringify(
+            records.map((r) => ({ id: r.delivery.id, attempts: r.delivery.attempt, provider_message_id: r.providerMessageId, outcome: r.outcome })),
+          ),
+        ],
+      ),
     );
     const recorded = new Set(rows.map((row) => row.id));
     return records.map((r) => recorded.has(r.delivery.id));

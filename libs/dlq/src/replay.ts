@@ -3,7 +3,7 @@ import { recordAuditSql, type Actor } from "@herald/audit";
 import { AppError } from "@herald/errors";
 import { isUuid, withTransaction, type Channel, type Priority } from "@herald/db";
 import type { Logger } from "@herald/logger";
-import { deliveryOutgoing, insertOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
+import { releaseToOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
 import type { RateLimitDecision } from "@herald/resilience";
 import type { BulkReplayInput, DeadLetterFilter } from "./schemas";
 
@@ -80,11 +80,9 @@ async function replayLocked(client: PoolClient, deadLetterIds: string[]): Promis
     RETURNING id, delivery_id, replayed_at, replay_count`,
     [deadLetterIds, movedIds],
   );
-  const stored = await insertOutbox(
+  const stored = await releaseToOutbox(
     client,
-    moved.map((m) =>
-      deliveryOutgoing({ deliveryId: m.id, requestId: m.request_id, channel: m.channel, correlationId: m.correlation_id, priority: m.priority }),
-    ),
+    moved.map((m) => ({ deliveryId: m.id, requestId: m.request_id, channel: m.channel, correlationId: m.correlation_id, priority: m.priority })),
   );
   return { moved, marked, stored };
 }

@@ -20,6 +20,6 @@ export type { Failure } from "./republish";
 export type { Settlement, MessageHandler, ConsumerOptions } from "./consumer";
 export { HEADERS, deliveryMessage, parseMessage, headerString, deliveryOutgoing } from "./message";
 export type { MessageDefinition, DeliveryMessage, DeliveryEnvelope, ParseResult } from "./message";
-export { insertOutbox, OutboxPublisher, OutboxRelay } from "./outbox";
+export { insertOutbox, releaseToOutbox, OutboxPublisher, OutboxRelay } from "./outbox";
 export type { StoredOutgoing, OutboxRelayOptions, AlongsideWrites } from "./outbox";
 export type { ConsumeMessage } from "amqplib";

@@ -1,7 +1,8 @@
 import type { Pool, PoolClient } from "pg";
-import { withTransaction } from "@herald/db";
+import { Batcher, prepared, withTransaction } from "@herald/db";
 import { PeriodicJob } from "@herald/jobs";
 import type { AmqpLogger } from "./connection";
+import { deliveryOutgoing, type DeliveryEnvelope } from "./message";
 import type { ConfirmPublisher, OutgoingMessage } from "./publisher";
 
 export interface StoredOutgoing extends OutgoingMessage {
@@ -32,17 +33,19 @@ export async function insertOutbox(
   const ctes = alongside.statements.map((sql, i) => `w${i} AS (${sql})`);
   const param = alongside.params.length + 1;
   const { rows } = await client.query<{ id: string }>(
-    `${ctes.length > 0 ? `WITH ${ctes.join(",\n")}\n` : ""}INSERT INTO outbox (exchange, routing_key, payload, headers, priority)
-     SELECT m.v->>'exchange', m.v->>'routing_key', m.v->'payload', m.v->'headers', (m.v->>'priority')::int
-       FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS m(v, n)
-      ORDER BY m.n
-     RETURNING id`,
-    [
-      ...alongside.params,
-      JSON.stringify(
-        messages.map((m) => ({ exchange: m.exchange, routing_key: m.routingKey, payload: m.body, headers: m.headers ?? {}, priority: m.priority ?? 0 })),
-      ),
-    ],
+    prepared(
+      `${ctes.length > 0 ? `WITH ${ctes.join(",\n")}\n` : ""}INSERT INTO outbox (exchange, routing_key, payload, headers, priority)
+       SELECT m.v->>'exchange', m.v->>'routing_key', m.v->'payload', m.v->'headers', (m.v->>'priority')::int
+         FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS m(v, n)
+        ORDER BY m.n
+       RETURNING id`,
+      [
+        ...alongside.params,
+        JSON.stringify(
+          messages.map((m) => ({ exchange: m.exchange, routing_key: m.routingKey, payload: m.body, headers: m.headers ?? {}, priority: m.priority ?? 0 })),
+        ),
+      ],
+    ),
   );
   // Ids are drawn from the sequence in insertion order, which follows ORDER BY n.
   const ids = rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -55,17 +58,31 @@ export async function insertOutbox(
  * What is not confirmed stays in the outbox for the relay.
  */
 export class OutboxPublisher {
-  private queued: { messages: StoredOutgoing[]; resolve(confirmed: number): void }[] = [];
-  private confirmed: string[] = [];
-  private flushing: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** The calls of one turn of the event loop: one publishAll, one wait for confirms. */
+  private readonly publishes: Batcher<StoredOutgoing[], number>;
+  /** Confirmed rows, deleted by one DELETE per flushDelay. */
+  private readonly deletes: Batcher<string, void>;
 
   constructor(
-    private readonly pool: Pool,
+    pool: Pool,
     private readonly publisher: ConfirmPublisher,
     private readonly logger: AmqpLogger,
-    private readonly flushDelayMs = 50,
-  ) {}
+    flushDelayMs = 50,
+  ) {
+    this.publishes = new Batcher((calls) => this.publishAll(calls), { maxBatch: Infinity });
+    this.deletes = new Batcher(
+      (ids) =>
+        pool
+          .query(prepared("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids]))
+          .then(() => ids.map(() => undefined))
+          .catch((error: unknown) => {
+            // The rows stay and the relay republishes them: a duplicate the workers drop, never a loss.
+            this.logger.warn("could not delete confirmed outbox rows", { count: ids.length, error: String(error) });
+            return ids.map(() => undefined);
+          }),
+      { windowMs: flushDelayMs, maxBatch: Infinity, maxConcurrent: 1 },
+    );
+  }
 
   /**
    * Publishes and waits for the confirms; resolves to how many were confirmed and never throws
@@ -74,26 +91,24 @@ export class OutboxPublisher {
    */
   publish(messages: StoredOutgoing[]): Promise<number> {
     if (messages.length === 0) return Promise.resolve(0);
-    return new Promise((resolve) => {
-      this.queued.push({ messages, resolve });
-      if (this.queued.length === 1) setImmediate(() => void this.publishQueued());
-    });
+    return this.publishes.call(messages);
   }
 
-  private async publishQueued(): Promise<void> {
-    const calls = this.queued;
-    this.queued = [];
-    const messages = calls.flatMap((call) => call.messages);
+  private async publishAll(calls: StoredOutgoing[][]): Promise<number[]> {
+    const messages = calls.flat();
     const results = await this.publisher.publishAll(messages);
     let offset = 0;
-    for (const call of calls) {
-      const mine = results.slice(offset, offset + call.messages.length);
+    const confirmed = calls.map((call) => {
+      const mine = results.slice(offset, offset + call.length);
+      offset += call.length;
+      let count = 0;
       mine.forEach((result, i) => {
-        if (result.status === "fulfilled") this.confirmed.push(call.messages[i]!.outboxId);
+        if (result.status !== "fulfilled") return;
+        count += 1;
+        void this.deletes.call(call[i]!.outboxId);
       });
-      offset += call.messages.length;
-      call.resolve(mine.filter((r) => r.status === "fulfilled").length);
-    }
+      return count;
+    });
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed.length > 0) {
       const reason: unknown = failed[0]!.reason;
@@ -102,36 +117,12 @@ export class OutboxPublisher {
         error: reason instanceof Error ? reason.message : String(reason),
       });
     }
-    this.scheduleFlush();
+    return confirmed;
   }
 
   /** Deletes what has been confirmed so far; used at shutdown. */
   async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    while (this.flushing) await this.flushing;
-    if (this.confirmed.length === 0) return;
-    const ids = this.confirmed;
-    this.confirmed = [];
-    this.flushing = this.pool
-      .query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids])
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        // The rows stay and the relay republishes them: a duplicate the workers drop, never a loss.
-        this.logger.warn("could not delete confirmed outbox rows", { count: ids.length, error: String(error) });
-      })
-      .finally(() => (this.flushing = undefined));
-    await this.flushing;
-  }
-
-  private scheduleFlush(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, this.flushDelayMs);
+    await this.deletes.drain();
   }
 }
 
@@ -200,4 +191,15 @@ export class OutboxRelay {
     if (done.length > 0) this.logger.info("outbox relay republished messages", { count: done.length });
     return done.length;
   }
+}
+
+/**
+ * Releases deliveries to their queues: one outbox message per delivery (deliveryOutgoing), in
+ * one statement with the writes that go with it (the status change that releases them, their
+ * request's rows, ...). The one way accept, the scheduler, digest windows and DLQ replay hand a
+ * delivery to the broker: the caller publishes the returned messages after its commit and the
+ * relay covers a crash in between.
+ */
+export function releaseToOutbox(client: PoolClient | Pool, deliveries: DeliveryEnvelope[], alongside?: AlongsideWrites): Promise<StoredOutgoing[]> {
+  return insertOutbox(client, deliveries.map(deliveryOutgoing), alongside);
 }

@@ -1,17 +1,17 @@
 import { AppError, type ErrorDetail } from "@herald/errors";
 import { isDatabaseUnavailable, newId, type Channel } from "@herald/db";
-import { deliveryOutgoing, type OutboxPublisher, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+import type { OutboxPublisher, StoredOutgoing } from "@herald/messaging";
 import type { UserRateLimiter, RateLimitDecision } from "@herald/resilience";
 import { channelEnabled, channelReachable } from "@herald/channels";
 import { quietHoursEnd, type UserDirectory, type UserProfile } from "@herald/users";
-import { missingVariables, type TemplateCatalog, type TemplateVersionView, type TemplateView } from "@herald/templates";
+import { missingVariables, type TemplateCatalog, type TemplateVersionView } from "@herald/templates";
 import type { Logger } from "@herald/logger";
 import { bodyHash, type IdempotencyCache, type StoredAnswer } from "./idempotency";
 import { directLookups, memoizedLookups, type Lookups } from "./lookups";
 import { DIGEST_VARIABLES, storedSpec, type SendInput } from "./schemas";
 import { answerWith, type AcceptAnswer } from "./answer";
 import { digestView } from "./digest";
-import type { AcceptItem, AcceptWriter, DeliveryRow, WriteOutcome } from "./writer";
+import type { AcceptItem, AcceptWriter, DeliveryRow, IdempotencyRow, WriteOutcome } from "./writer";
 
 export type { AcceptAnswer, AcceptedDelivery } from "./answer";
 
@@ -112,7 +112,7 @@ export class AcceptService {
     if (cache) await this.deps.idempotency.set(ctx.apiKeyId, cache.key, cache.answer);
     if (outcome.kind === "created") {
       void this.deps.outbox.publish(outcome.outbox);
-      ctx.logger?.info("notification accepted", { request_id: result.answer.request_id, user_id: planned.item.request.userId, status: result.answer.status });
+      ctx.logger?.info("notification accepted", { request_id: result.answer.request_id, user_id: planned.item.request.user_id, status: result.answer.status });
     }
     return result;
   }
@@ -177,156 +177,164 @@ export class AcceptService {
   }
 
   /**
-   * The user, the plan and the rate limit: everything before the write; throws the 4xx. The
-   * user's rate budget is spent last, once every other check has passed, so a send refused for
-   * what it is (unknown template, missing variables, no address) costs nothing; a send refused or
-   * replayed after the point was taken gets it back (refund).
+   * Everything before the write, as named steps; throws the 4xx. The user's rate budget is spent
+   * last, once every other check has passed, so a send refused for what it is (unknown template,
+   * missing variables, no address) costs nothing; a send refused or replayed after the point was
+   * taken gets it back (refund).
    */
   private async prepare(input: SendInput, ctx: AcceptContext, key: string | undefined, hash: string | undefined, lookups: Lookups): Promise<Planned> {
-    // The template does not depend on the user: both cache reads go to Redis in one round trip.
-    const template = lookups.template(input.template_id);
-    template.catch(() => undefined); // awaited below, unless the user is unknown
-    const user = await lookups.user(input.user_id);
-    if (!user) throw new AppError("user_not_found", `No user with id or external_id "${input.user_id}"`, [{ field: "user_id", message: "unknown user" }]);
+    const refs = await resolveReferences(input, lookups);
+    checkVariables(input, refs.versions);
+    const now = this.now();
+    const decisions = refs.channels.map((channel) => channelStatus(refs.user, channel, input, now));
+    checkReachable(refs.channels, decisions);
+    const idempotency = key && hash ? { scope: ctx.apiKeyId, key, bodyHash: hash, expiresAt: new Date(now + this.deps.idempotencyTtlMs) } : undefined;
+    const item = acceptRows(input, ctx, refs, decisions, idempotency);
 
-    const planned = await this.plan(input, user, await template, ctx, key, hash, lookups);
-    const rate = await this.deps.rateLimiter.consume(user.id);
+    const rate = await this.deps.rateLimiter.consume(refs.user.id);
     if (!rate.allowed) {
       throw new AppError("rate_limited", `Too many notifications for this user; try again in ${Math.ceil(rate.resetMs / 1000)} s`, undefined, rateLimitHeaders(rate));
     }
     // The answer is also what the idempotency key stores: set before it is written.
-    planned.item.answer.remaining_requests = rate.remaining;
-    return { ...planned, rate };
+    item.answer.remaining_requests = rate.remaining;
+    return { item, key, hash, rate };
   }
 
   /** Gives back the rate point of a planned send that this call did not accept (failed write, idempotent replay). */
   private async refund(planned: Planned): Promise<void> {
-    await this.deps.rateLimiter.refund(planned.item.request.userId).catch(() => undefined);
-  }
-
-  /** Resolves templates and preferences and builds the rows; throws the 422s. */
-  private async plan(
-    input: SendInput,
-    user: UserProfile,
-    template: TemplateView | undefined,
-    ctx: AcceptContext,
-    key: string | undefined,
-    hash: string | undefined,
-    lookups: Lookups,
-  ): Promise<Omit<Planned, "rate">> {
-    const channels: Channel[] = input.channels ?? (input.channel ? [input.channel] : []);
-    const requestId = newId();
-    const versions = await Promise.all(
-      channels.map((channel) => lookups.version(template, channel, [user.preferences.language, user.language], input.template_version)),
-    );
-    const notFound = channels.filter((_, i) => versions[i] === undefined);
-    if (notFound.length > 0) {
-      throw new AppError(
-        "template_not_found",
-        `Template "${input.template_id}"${input.template_version ? ` version ${input.template_version}` : ""} has no variant for ${notFound.join(", ")}`,
-        notFound.map((channel) => ({ field: "template_id", message: `no ${channel} variant`, channel })),
-      );
-    }
-    // A digest's template gets events, count, first and last from Herald.
-    const given = input.digest ? { ...input.variables, ...Object.fromEntries(DIGEST_VARIABLES.map((name) => [name, true])) } : input.variables;
-    const missing = new Set(versions.flatMap((v) => missingVariables((v as TemplateVersionView).variables, given)));
-    if (missing.size > 0) {
-      throw new AppError(
-        "missing_variables",
-        `The template needs variables that were not given: ${[...missing].join(", ")}`,
-        [...missing].map((name): ErrorDetail => ({ field: `variables.${name}`, message: "is required by the template" })),
-      );
-    }
-    const unreachable = channels.filter((c) => channelEnabled(user, c) && !channelReachable(user, c));
-    if (unreachable.length === channels.length) {
-      throw new AppError(
-        "channel_not_available",
-        `The user has no address for ${unreachable.join(", ")}`,
-        unreachable.map((channel) => ({ field: "channel", message: `user has no ${channel} address`, channel })),
-      );
-    }
-
-    const sendAt = input.send_at ? new Date(input.send_at) : null;
-    const release = releaseOf(user, input.priority, sendAt, this.now());
-    const deliveries: DeliveryRow[] = channels.map((channel, i) => {
-      const base = {
-        id: newId(),
-        requestId,
-        channel,
-        priority: input.priority,
-        templateVersionId: versions[i]!.version_id,
-        releaseAt: null,
-        lastError: null,
-        lastErrorCode: null,
-        digestDeliveryId: null,
-        variables: null,
-      };
-      if (!channelEnabled(user, channel)) return { ...base, status: "suppressed" as const, lastError: `${channel} is disabled in the user's preferences`, lastErrorCode: "suppressed" };
-      if (!channelReachable(user, channel)) return { ...base, status: "failed" as const, lastError: `user has no ${channel} address`, lastErrorCode: "channel_not_available" };
-      // A critical digest send never digests: it goes out at once, as a digest of one.
-      if (input.digest && input.priority === "critical") return { ...base, ...release, variables: digestView(input.variables, [input.variables]) };
-      return { ...base, ...release };
-    });
-    const outbox: OutgoingMessage[] = deliveries
-      .filter((d) => d.status === "queued")
-      .map((d) => deliveryOutgoing({ deliveryId: d.id, requestId, channel: d.channel, correlationId: ctx.correlationId, priority: d.priority }));
-
-    const answer = answerWith(
-      {
-        request_id: requestId,
-        status: "queued",
-        ...(input.channels ? { channels } : { channel: channels[0]! }),
-        correlation_id: ctx.correlationId,
-        remaining_requests: 0, // set once the rate point is taken
-        deliveries: [],
-      },
-      deliveries,
-    );
-    const item: AcceptItem = {
-      request: {
-        id: requestId,
-        userId: user.id,
-        userRef: input.user_id,
-        templateId: input.template_id,
-        templateVersion: input.template_version ?? null,
-        variables: input.variables,
-        priority: input.priority,
-        sendAt,
-        idempotencyKey: key ?? null,
-        apiKeyId: ctx.apiKeyId,
-        correlationId: ctx.correlationId,
-        source: ctx.source ?? "api",
-        eventType: ctx.eventType ?? null,
-        digest: input.digest ? storedSpec(input.digest) : null,
-        throttle: input.throttle ? storedSpec(input.throttle) : null,
-      },
-      deliveries,
-      outbox,
-      answer,
-      // Critical priority never digests.
-      ...(input.digest && input.priority !== "critical" ? { digest: input.digest } : {}),
-      ...(input.throttle ? { throttle: input.throttle } : {}),
-      ...(key && hash ? { idempotency: { scope: ctx.apiKeyId, key, bodyHash: hash, expiresAt: new Date(this.now() + this.deps.idempotencyTtlMs) } } : {}),
-    };
-    return { item, key, hash };
+    await this.deps.rateLimiter.refund(planned.item.request.user_id).catch(() => undefined);
   }
 }
 
+/** What a send refers to, resolved: its user, its channels and, per channel, the template variant it uses. */
+interface References {
+  user: UserProfile;
+  channels: Channel[];
+  versions: TemplateVersionView[];
+}
+
 /**
- * When a deliverable delivery goes out: held until the end of the user's quiet hours if the send
- * time (send_at, or now) falls inside them and it is not critical; else at send_at; else now.
+ * Step 1: the user and, per channel, the template variant (in the user's language, else the
+ * template's default); 422 user_not_found, template_not_found. The template does not depend on
+ * the user: both cache reads go to Redis in one round trip.
  */
-function releaseOf(
-  user: UserProfile,
-  priority: SendInput["priority"],
-  sendAt: Date | null,
-  now: number,
-): Pick<DeliveryRow, "status" | "releaseAt" | "lastError"> {
+async function resolveReferences(input: SendInput, lookups: Lookups): Promise<References> {
+  const template = lookups.template(input.template_id);
+  template.catch(() => undefined); // awaited below, unless the user is unknown
+  const user = await lookups.user(input.user_id);
+  if (!user) throw new AppError("user_not_found", `No user with id or external_id "${input.user_id}"`, [{ field: "user_id", message: "unknown user" }]);
+  const channels: Channel[] = input.channels ?? (input.channel ? [input.channel] : []);
+  const view = await template;
+  const versions = await Promise.all(
+    channels.map((channel) => lookups.version(view, channel, [user.preferences.language, user.language], input.template_version)),
+  );
+  const notFound = channels.filter((_, i) => versions[i] === undefined);
+  if (notFound.length > 0) {
+    throw new AppError(
+      "template_not_found",
+      `Template "${input.template_id}"${input.template_version ? ` version ${input.template_version}` : ""} has no variant for ${notFound.join(", ")}`,
+      notFound.map((channel) => ({ field: "template_id", message: `no ${channel} variant`, channel })),
+    );
+  }
+  return { user, channels, versions: versions as TemplateVersionView[] };
+}
+
+/** Step 2: every variable the variants declare is given (a digest's template gets events, count, first and last from Herald); 422 missing_variables. */
+function checkVariables(input: SendInput, versions: TemplateVersionView[]): void {
+  const given = input.digest ? { ...input.variables, ...Object.fromEntries(DIGEST_VARIABLES.map((name) => [name, true])) } : input.variables;
+  const missing = new Set(versions.flatMap((v) => missingVariables(v.variables, given)));
+  if (missing.size > 0) {
+    throw new AppError(
+      "missing_variables",
+      `The template needs variables that were not given: ${[...missing].join(", ")}`,
+      [...missing].map((name): ErrorDetail => ({ field: `variables.${name}`, message: "is required by the template" })),
+    );
+  }
+}
+
+/** A channel's delivery as accept decides it, before the write (throttles and digests are decided in the write). */
+type ChannelStatus = Pick<DeliveryRow, "status" | "release_at" | "last_error" | "last_error_code" | "variables">;
+
+/**
+ * Step 3, a pure function: what happens to one channel of a send. Disabled by the user:
+ * suppressed. No address: failed. Otherwise held until the end of the user's quiet hours if the
+ * send time (send_at, or now) falls inside them and it is not critical; else scheduled at
+ * send_at; else queued. A critical digest send never digests: it goes out at once, as a digest of one.
+ */
+export function channelStatus(user: UserProfile, channel: Channel, input: Pick<SendInput, "priority" | "send_at" | "digest" | "variables">, now: number): ChannelStatus {
+  const none = { release_at: null, last_error: null, last_error_code: null, variables: null };
+  if (!channelEnabled(user, channel)) return { ...none, status: "suppressed", last_error: `${channel} is disabled in the user's preferences`, last_error_code: "suppressed" };
+  if (!channelReachable(user, channel)) return { ...none, status: "failed", last_error: `user has no ${channel} address`, last_error_code: "channel_not_available" };
+  const variables = input.digest && input.priority === "critical" ? digestView(input.variables, [input.variables]) : null;
+  const sendAt = input.send_at ? new Date(input.send_at) : null;
   const quiet = user.preferences.quiet_hours;
-  const heldUntil = quiet && priority !== "critical" ? quietHoursEnd(quiet, sendAt ?? new Date(now)) : undefined;
-  if (heldUntil) return { status: "held", releaseAt: heldUntil, lastError: null };
-  if (sendAt) return { status: "scheduled", releaseAt: sendAt, lastError: null };
-  return { status: "queued", releaseAt: null, lastError: null };
+  const heldUntil = quiet && input.priority !== "critical" ? quietHoursEnd(quiet, sendAt ?? new Date(now)) : undefined;
+  if (heldUntil) return { ...none, variables, status: "held", release_at: heldUntil.toISOString() };
+  if (sendAt) return { ...none, variables, status: "scheduled", release_at: sendAt.toISOString() };
+  return { ...none, variables, status: "queued" };
+}
+
+/** Step 4: a send whose every channel lacks an address is refused (422 channel_not_available); a disabled channel is not a refusal. */
+function checkReachable(channels: Channel[], decisions: ChannelStatus[]): void {
+  if (decisions.some((d) => d.last_error_code !== "channel_not_available")) return;
+  throw new AppError(
+    "channel_not_available",
+    `The user has no address for ${channels.join(", ")}`,
+    channels.map((channel) => ({ field: "channel", message: `user has no ${channel} address`, channel })),
+  );
+}
+
+/**
+ * Step 5: the rows the write inserts, in the database's own shape (they go to PostgreSQL as JSON
+ * as they are), and the 202 answer. The write releases the queued ones to the outbox.
+ */
+function acceptRows(input: SendInput, ctx: AcceptContext, refs: References, decisions: ChannelStatus[], idempotency: IdempotencyRow | undefined): AcceptItem {
+  const requestId = newId();
+  const deliveries: DeliveryRow[] = refs.channels.map((channel, i) => ({
+    id: newId(),
+    request_id: requestId,
+    channel,
+    priority: input.priority,
+    template_version_id: refs.versions[i]!.version_id,
+    digest_delivery_id: null,
+    ...decisions[i]!,
+  }));
+  const answer = answerWith(
+    {
+      request_id: requestId,
+      status: "queued",
+      ...(input.channels ? { channels: refs.channels } : { channel: refs.channels[0]! }),
+      correlation_id: ctx.correlationId,
+      remaining_requests: 0, // set once the rate point is taken
+      deliveries: [],
+    },
+    deliveries,
+  );
+  return {
+    request: {
+      id: requestId,
+      user_id: refs.user.id,
+      user_ref: input.user_id,
+      template_id: input.template_id,
+      template_version: input.template_version ?? null,
+      variables: input.variables,
+      priority: input.priority,
+      send_at: input.send_at ? new Date(input.send_at).toISOString() : null,
+      idempotency_key: idempotency?.key ?? null,
+      api_key_id: ctx.apiKeyId,
+      correlation_id: ctx.correlationId,
+      source: ctx.source ?? "api",
+      event_type: ctx.eventType ?? null,
+      digest: input.digest ? storedSpec(input.digest) : null,
+      throttle: input.throttle ? storedSpec(input.throttle) : null,
+    },
+    deliveries,
+    answer,
+    // Critical priority never digests.
+    ...(input.digest && input.priority !== "critical" ? { digest: input.digest } : {}),
+    ...(input.throttle ? { throttle: input.throttle } : {}),
+    ...(idempotency ? { idempotency } : {}),
+  };
 }
 
 /** The result of a write: the planned answer, or for a key taken meanwhile the first answer (or 409). */

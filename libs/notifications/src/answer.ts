@@ -41,9 +41,9 @@ export function answerWith(answer: AcceptAnswer, deliveries: DeliveryRow[]): Acc
       delivery_id: d.id,
       channel: d.channel,
       status: d.status,
-      ...(d.releaseAt ? { release_at: d.releaseAt.toISOString() } : {}),
-      ...(d.lastError ? { reason: d.lastError } : {}),
-      ...(d.digestDeliveryId ? { digest_delivery_id: d.digestDeliveryId } : {}),
+      ...(d.release_at ? { release_at: d.release_at } : {}),
+      ...(d.last_error ? { reason: d.last_error } : {}),
+      ...(d.digest_delivery_id ? { digest_delivery_id: d.digest_delivery_id } : {}),
     })),
   };
 }

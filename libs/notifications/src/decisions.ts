@@ -1,5 +1,4 @@
 import type { DeliveryStatus } from "@herald/db";
-import type { AcceptItem, DeliveryRow } from "./writer";
 
 /**
  * A write the accept statement makes beside its requests and deliveries (a data-modifying CTE
@@ -13,8 +12,3 @@ export interface DecidedWrite {
 
 /** Statuses of a delivery that would go out: what a throttle counts and a digest collects. */
 export const OUTGOING: readonly DeliveryStatus[] = ["queued", "scheduled", "held"];
-
-/** A delivery that will not go out on its own: no outbox message for it. */
-export function dropMessage(item: AcceptItem, delivery: DeliveryRow): void {
-  item.outbox = item.outbox.filter((m) => m.messageId !== delivery.id);
-}

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { newId, type Channel, type Priority } from "@herald/db";
-import { deliveryOutgoing, insertOutbox, type StoredOutgoing } from "@herald/messaging";
+import { releaseToOutbox, type DeliveryEnvelope, type StoredOutgoing } from "@herald/messaging";
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { quietHoursEnd } from "@herald/users";
-import { dropMessage, type DecidedWrite } from "./decisions";
-import type { AcceptItem } from "./writer";
+import type { DecidedWrite } from "./decisions";
+import type { AcceptItem, DeliveryRow } from "./writer";
 
 /**
  * What a digest's template sees: the carrier's own variables, and from Herald `events` (each
@@ -45,10 +45,10 @@ const COLLECTS = new Set(["queued", "held"]);
  * next ones. A window that reaches `max` closes at once. The scheduler releases closed windows.
  */
 export async function decideDigests(client: PoolClient | Pool, items: AcceptItem[]): Promise<DecidedWrite | undefined> {
-  const digests = items.filter((item) => item.digest && item.request.templateId);
+  const digests = items.filter((item) => item.digest && item.request.template_id);
   const keyOf = (item: AcceptItem, channel: Channel) => ({
-    user_id: item.request.userId,
-    template_id: item.request.templateId!,
+    user_id: item.request.user_id,
+    template_id: item.request.template_id!,
     channel,
     digest_key: item.digest!.key ?? "",
   });
@@ -99,8 +99,8 @@ export async function decideDigests(client: PoolClient | Pool, items: AcceptItem
         w.closes_at = now;
         open.delete(id);
       }
-      Object.assign(d, { status: "digesting", releaseAt: w.closes_at, lastError: null, lastErrorCode: null, digestDeliveryId: w.carrier_delivery_id });
-      dropMessage(item, d);
+      const decided: Partial<DeliveryRow> = { status: "digesting", release_at: w.closes_at.toISOString(), last_error: null, last_error_code: null, digest_delivery_id: w.carrier_delivery_id };
+      Object.assign(d, decided);
     }
   }
   return {
@@ -165,7 +165,7 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
 
   const sent: { id: string; status: "queued" | "held"; release_at: string | null; variables: Record<string, unknown> }[] = [];
   const folded: { id: string; carrier: string }[] = [];
-  const outgoing = [];
+  const outgoing: DeliveryEnvelope[] = [];
   for (const w of due) {
     const group = w.carrier_delivery_id ? (byWindow.get(w.carrier_delivery_id) ?? []) : [];
     // The window's first send carries it (or, if that one was cancelled, the next).
@@ -177,7 +177,7 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
         : undefined;
     sent.push({ id: carrier.id, status: quiet ? "held" : "queued", release_at: quiet?.toISOString() ?? null, variables: digestView(carrier.variables, group.map((m) => m.variables)) });
     if (!quiet) {
-      outgoing.push(deliveryOutgoing({ deliveryId: carrier.id, requestId: carrier.request_id, channel: carrier.channel, correlationId: carrier.correlation_id, priority: carrier.priority }));
+      outgoing.push({ deliveryId: carrier.id, requestId: carrier.request_id, channel: carrier.channel, correlationId: carrier.correlation_id, priority: carrier.priority });
     }
     for (const m of group) {
       if (m.id === carrier.id) continue;
@@ -185,7 +185,7 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
       release.digested.set(m.channel, (release.digested.get(m.channel) ?? 0) + 1);
     }
   }
-  release.stored = await insertOutbox(client, outgoing, {
+  release.stored = await releaseToOutbox(client, outgoing, {
     statements: [
       `UPDATE deliveries d SET status = v.status, release_at = v.release_at, variables = v.variables, digest_delivery_id = v.id, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", release_at timestamptz, variables jsonb)

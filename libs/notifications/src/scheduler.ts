@@ -2,7 +2,7 @@ import type { Pool } from "pg";
 import { withTransaction, type Channel, type Priority } from "@herald/db";
 import { PeriodicJob } from "@herald/jobs";
 import type { Logger } from "@herald/logger";
-import { deliveryOutgoing, insertOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
+import { releaseToOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
 import { releaseDueDigests, type DigestRelease } from "./digest";
 
 export interface DeliverySchedulerOptions {
@@ -19,8 +19,8 @@ export interface DeliverySchedulerOptions {
  * and digest windows that have closed (releaseDueDigests: one delivery per window, quiet hours
  * decided then; a carrier held by them is released by the next passes like any held delivery).
  * They wait in PostgreSQL, not in the broker, so they survive any restart. Each pass, in one
- * transaction, locks due rows with FOR UPDATE SKIP LOCKED, writes their outbox messages and marks
- * them queued; after the commit it publishes them (the outbox relay covers a crash in between).
+ * transaction, locks due rows with FOR UPDATE SKIP LOCKED, then marks them queued and writes their
+ * outbox messages in one statement (releaseToOutbox); after the commit it publishes them (the outbox relay covers a crash in between).
  * Several gateways can run it at once: a row locked by one is skipped by the others.
  *
  * Preferences are checked again by the worker at send time; quiet hours are not (the release
@@ -93,11 +93,11 @@ export class DeliveryScheduler {
         [this.batchSize],
       );
       if (rows.length === 0) return [];
-      const stored = await insertOutbox(
+      const stored = await releaseToOutbox(
         client,
-        rows.map((r) => deliveryOutgoing({ deliveryId: r.id, requestId: r.request_id, channel: r.channel, correlationId: r.correlation_id, priority: r.priority })),
+        rows.map((r) => ({ deliveryId: r.id, requestId: r.request_id, channel: r.channel, correlationId: r.correlation_id, priority: r.priority })),
+        { statements: [`UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[])`], params: [rows.map((r) => r.id)] },
       );
-      await client.query(`UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
       return stored;
     });
   }

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
-import { OUTGOING, dropMessage, type DecidedWrite } from "./decisions";
-import type { AcceptItem } from "./writer";
+import { OUTGOING, type DecidedWrite } from "./decisions";
+import type { AcceptItem, DeliveryRow } from "./writer";
 
 interface WindowRow {
   user_id: string;
@@ -29,7 +29,7 @@ export async function decideThrottles(client: PoolClient | Pool, items: AcceptIt
     for (const d of item.deliveries) {
       if (!OUTGOING.includes(d.status)) continue;
       const key = item.throttle!.key ?? "";
-      keys.set(id(item.request.userId, d.channel, key), { user_id: item.request.userId, channel: d.channel, throttle_key: key });
+      keys.set(id(item.request.user_id, d.channel, key), { user_id: item.request.user_id, channel: d.channel, throttle_key: key });
     }
   }
   if (keys.size === 0) return undefined;
@@ -48,20 +48,20 @@ export async function decideThrottles(client: PoolClient | Pool, items: AcceptIt
     const { limit, window, key = "" } = item.throttle!;
     for (const d of item.deliveries) {
       if (!OUTGOING.includes(d.status)) continue;
-      const w = windows.get(id(item.request.userId, d.channel, key))!;
+      const w = windows.get(id(item.request.user_id, d.channel, key))!;
       if (w.ends_at.getTime() <= w.now.getTime()) Object.assign(w, { count: 0, ends_at: new Date(w.now.getTime() + window) });
       if (w.count < limit) {
         w.count += 1;
         w.changed = true;
         continue;
       }
-      Object.assign(d, {
+      const decided: Partial<DeliveryRow> = {
         status: "throttled",
-        releaseAt: null,
-        lastError: `throttled: ${limit} per ${window / 1000} s already sent on ${d.channel} (window ends ${w.ends_at.toISOString()})`,
-        lastErrorCode: "throttled",
-      });
-      dropMessage(item, d);
+        release_at: null,
+        last_error: `throttled: ${limit} per ${window / 1000} s already sent on ${d.channel} (window ends ${w.ends_at.toISOString()})`,
+        last_error_code: "throttled",
+      };
+      Object.assign(d, decided);
     }
   }
   const changed = [...windows.values()].filter((w) => w.changed);

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
-import { isDatabaseUnavailable, withTransaction, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
-import { insertOutbox, type AlongsideWrites, type OutgoingMessage, type StoredOutgoing } from "@herald/messaging";
+import { Batcher, isDatabaseUnavailable, withTransaction, type BatchFailure, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { releaseToOutbox, type AlongsideWrites, type DeliveryEnvelope, type StoredOutgoing } from "@herald/messaging";
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { answerWith, type AcceptAnswer } from "./answer";
 import type { DecidedWrite } from "./decisions";
@@ -8,20 +8,24 @@ import { decideDigests } from "./digest";
 import type { DigestSpec, ThrottleSpec } from "./schemas";
 import { decideThrottles } from "./throttle";
 
+/**
+ * The rows an accepted send writes, in the database's own shape (column names, timestamps as ISO
+ * text): they travel to PostgreSQL as JSON as they are, with no conversion there and back.
+ */
 export interface RequestRow {
   id: string;
-  userId: string;
-  userRef: string;
-  templateId: string | null;
-  templateVersion: number | null;
+  user_id: string;
+  user_ref: string;
+  template_id: string | null;
+  template_version: number | null;
   variables: Record<string, unknown>;
   priority: Priority;
-  sendAt: Date | null;
-  idempotencyKey: string | null;
-  apiKeyId: string | null;
-  correlationId: string;
+  send_at: string | null;
+  idempotency_key: string | null;
+  api_key_id: string | null;
+  correlation_id: string;
   source: string;
-  eventType: string | null;
+  event_type: string | null;
   /** The send's digest and throttle as stored (windows in seconds), for status reads. */
   digest: Record<string, unknown> | null;
   throttle: Record<string, unknown> | null;
@@ -29,16 +33,16 @@ export interface RequestRow {
 
 export interface DeliveryRow {
   id: string;
-  requestId: string;
+  request_id: string;
   channel: Channel;
   status: DeliveryStatus;
   priority: Priority;
-  templateVersionId: string | null;
-  releaseAt: Date | null;
-  lastError: string | null;
-  lastErrorCode: string | null;
+  template_version_id: string | null;
+  release_at: string | null;
+  last_error: string | null;
+  last_error_code: string | null;
   /** The delivery that carries this one's digest (its own id for the carrier). */
-  digestDeliveryId: string | null;
+  digest_delivery_id: string | null;
   /** What it renders with when not its request's variables (a digest of one, with first: immediate). */
   variables: Record<string, unknown> | null;
 }
@@ -52,13 +56,13 @@ export interface IdempotencyRow {
 
 /**
  * Everything one accepted send writes, in one transaction. A throttle or a digest is decided in
- * the write (it must be atomic with it): the write may change deliveries' statuses, drop their
- * outbox messages and update the answer (which the idempotency key stores).
+ * the write (it must be atomic with it): the write may change deliveries' statuses and update the
+ * answer (which the idempotency key stores). The deliveries still `queued` after that are
+ * released to the outbox with it (releaseToOutbox).
  */
 export interface AcceptItem {
   request: RequestRow;
   deliveries: DeliveryRow[];
-  outbox: OutgoingMessage[];
   /** The 202 answer's data for this send. */
   answer: AcceptAnswer;
   idempotency?: IdempotencyRow;
@@ -70,12 +74,6 @@ export type WriteOutcome =
   | { kind: "created"; outbox: StoredOutgoing[] }
   /** The idempotency key was taken (by an earlier request, or one committed meanwhile). */
   | { kind: "duplicate"; bodyHash: string; response: unknown };
-
-interface Pending {
-  item: AcceptItem;
-  resolve(outcome: WriteOutcome): void;
-  reject(error: unknown): void;
-}
 
 export interface AcceptWriterOptions {
   /** The most items one transaction writes. */
@@ -103,12 +101,7 @@ export interface AcceptWriterOptions {
  * the other waits on the row lock and comes back as a duplicate with the winner's answer.
  */
 export class AcceptWriter {
-  private readonly queue: Pending[] = [];
-  private active = 0;
-  private scheduled = false;
-  private readonly maxBatch: number;
-  private readonly maxConcurrent: number;
-  private readonly windowMs: number;
+  private readonly batcher: Batcher<AcceptItem, WriteOutcome>;
   private readonly onWrite: AcceptWriterOptions["onWrite"];
   private readonly onDeliveries: AcceptWriterOptions["onDeliveries"];
   /** Transactions committed or tried, and the items they carried (for metrics and tests). */
@@ -118,63 +111,44 @@ export class AcceptWriter {
     private readonly pool: Pool,
     options: AcceptWriterOptions = {},
   ) {
-    this.maxBatch = options.maxBatch ?? 500;
-    this.maxConcurrent = options.maxConcurrent ?? 2;
-    this.windowMs = options.windowMs ?? 2;
     this.onWrite = options.onWrite;
     this.onDeliveries = options.onDeliveries;
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxBatch: options.maxBatch ?? 500,
+      maxConcurrent: options.maxConcurrent ?? 2,
+      windowMs: options.windowMs ?? 2,
+    });
   }
 
   write(item: AcceptItem): Promise<WriteOutcome> {
-    return new Promise<WriteOutcome>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.schedule();
-    });
+    return this.batcher.call(item);
   }
 
   writeMany(items: AcceptItem[]): Promise<WriteOutcome>[] {
     return items.map((item) => this.write(item));
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    // Let the requests of the next moment join the batch.
-    const run = () => {
-      this.scheduled = false;
-      while (this.active < this.maxConcurrent && this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        this.active += 1;
-        void this.flush(batch).finally(() => {
-          this.active -= 1;
-          if (this.queue.length > 0) this.schedule();
-        });
-      }
-    };
-    if (this.windowMs > 0) setTimeout(run, this.windowMs);
-    else setImmediate(run);
-  }
-
-  private async flush(batch: Pending[]): Promise<void> {
+  private async flush(items: AcceptItem[]): Promise<(WriteOutcome | BatchFailure)[]> {
     try {
-      const outcomes = await this.transaction(batch.map((p) => p.item));
-      this.created(batch.map((p) => p.item), outcomes);
-      batch.forEach((p, i) => p.resolve(outcomes[i]!));
+      const outcomes = await this.transaction(items);
+      this.created(items, outcomes);
+      return outcomes;
     } catch (error) {
-      if (batch.length === 1 || isDatabaseUnavailable(error)) {
-        for (const p of batch) p.reject(error);
-        return;
-      }
+      if (items.length === 1 || isDatabaseUnavailable(error)) throw error;
       // One bad item must not fail the others: write each on its own.
-      for (const p of batch) {
-        await this.transaction([p.item]).then(
-          ([outcome]) => {
-            this.created([p.item], [outcome!]);
-            p.resolve(outcome!);
-          },
-          (e: unknown) => p.reject(e),
+      const outcomes: (WriteOutcome | BatchFailure)[] = [];
+      for (const item of items) {
+        outcomes.push(
+          await this.transaction([item]).then(
+            ([outcome]) => {
+              this.created([item], [outcome!]);
+              return outcome!;
+            },
+            (e: unknown) => Batcher.failed(e),
+          ),
         );
       }
+      return outcomes;
     }
   }
 
@@ -202,12 +176,15 @@ export class AcceptWriter {
     const winners = items.filter((_, i) => outcomes[i] === undefined && !duplicateOf.has(i));
     // Duplicates neither count toward a throttle nor join a digest: decided for the winners only.
     const decided = winners.length === 0 ? [] : await decide(client, winners);
-    const stored = winners.length === 0 ? [] : await insertOutbox(client, winners.flatMap((w) => w.outbox), requestWrites(winners, decided));
+    const released = winners.map(releasedOf);
+    const stored = winners.length === 0 ? [] : await releaseToOutbox(client, released.flat(), requestWrites(winners, decided));
     let cursor = 0;
-    items.forEach((item, i) => {
+    let w = 0;
+    items.forEach((_, i) => {
       if (outcomes[i] !== undefined || duplicateOf.has(i)) return;
-      outcomes[i] = { kind: "created", outbox: stored.slice(cursor, cursor + item.outbox.length) };
-      cursor += item.outbox.length;
+      const count = released[w++]!.length;
+      outcomes[i] = { kind: "created", outbox: stored.slice(cursor, cursor + count) };
+      cursor += count;
     });
     // A key given twice in one batch: the later ones get the first one's answer.
     for (const [i, first] of duplicateOf) {
@@ -281,6 +258,13 @@ export class AcceptWriter {
   }
 }
 
+/** The deliveries of an item that go out now, as the write left them (not throttled, not digesting, not scheduled). */
+function releasedOf(item: AcceptItem): DeliveryEnvelope[] {
+  return item.deliveries
+    .filter((d) => d.status === "queued")
+    .map((d) => ({ deliveryId: d.id, requestId: d.request_id, channel: d.channel, correlationId: item.request.correlation_id, priority: d.priority }));
+}
+
 /**
  * Throttles, then digests, of the batch's winners (inside the transaction, before the insert):
  * a throttled send is not collected. Items they changed get their answer again, and an
@@ -309,42 +293,12 @@ async function decide(client: PoolClient | Pool, items: AcceptItem[]): Promise<D
 /**
  * The requests and deliveries of a batch, as the CTEs that go with the outbox INSERT (one
  * statement), with their status events and what throttles and digests decided. Rows travel as
- * one JSON array per table: JSON.stringify is far cheaper than serialising a dozen parameter
- * arrays element by element.
+ * one JSON array per table, in the shape the statement reads (jsonb_to_recordset by column
+ * name): JSON.stringify is far cheaper than serialising a dozen parameter arrays element by element.
  */
 function requestWrites(items: AcceptItem[], decided: DecidedWrite[]): AlongsideWrites {
-  const requests = items.map(({ request: r }) => ({
-    id: r.id,
-    user_id: r.userId,
-    user_ref: r.userRef,
-    template_id: r.templateId,
-    template_version: r.templateVersion,
-    variables: r.variables,
-    priority: r.priority,
-    send_at: r.sendAt?.toISOString() ?? null,
-    idempotency_key: r.idempotencyKey,
-    api_key_id: r.apiKeyId,
-    correlation_id: r.correlationId,
-    source: r.source,
-    event_type: r.eventType,
-    digest: r.digest,
-    throttle: r.throttle,
-  }));
-  const deliveries = items.flatMap((item) =>
-    item.deliveries.map((d) => ({
-      id: d.id,
-      request_id: d.requestId,
-      channel: d.channel,
-      status: d.status,
-      priority: d.priority,
-      template_version_id: d.templateVersionId,
-      release_at: d.releaseAt?.toISOString() ?? null,
-      last_error: d.lastError,
-      last_error_code: d.lastErrorCode,
-      digest_delivery_id: d.digestDeliveryId,
-      variables: d.variables,
-    })),
-  );
+  const requests = items.map((item) => item.request);
+  const deliveries = items.flatMap((item) => item.deliveries);
   return {
     statements: [
       `INSERT INTO notification_requests
