@@ -11,7 +11,9 @@ import { directLookups, memoizedLookups, type Lookups } from "./lookups";
 import { DIGEST_VARIABLES, storedSpec, type SendInput } from "./schemas";
 import { answerWith, type AcceptAnswer } from "./answer";
 import { digestView } from "./digest";
-import type { AcceptItem, AcceptWriter, DeliveryRow, IdempotencyRow, WriteOutcome } from "./writer";
+import type { AcceptItem } from "./decisions";
+import type { DeliveryRow, IdempotencyRow } from "./rows";
+import type { AcceptWriter, WriteOutcome } from "./writer";
 
 export type { AcceptAnswer, AcceptedDelivery } from "./answer";
 

@@ -1,5 +1,5 @@
 import type { Channel, DeliveryStatus } from "@herald/db";
-import type { DeliveryRow } from "./writer";
+import type { DeliveryRow } from "./rows";
 
 export interface AcceptedDelivery {
   delivery_id: string;

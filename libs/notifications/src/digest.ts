@@ -4,8 +4,8 @@ import { newId, type Channel, type Priority } from "@herald/db";
 import { releaseToOutbox, type DeliveryEnvelope, type StoredOutgoing } from "@herald/messaging";
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { quietHoursEnd } from "@herald/users";
-import type { DecidedWrite } from "./decisions";
-import type { AcceptItem, DeliveryRow } from "./writer";
+import type { AcceptItem, DecidedWrite } from "./decisions";
+import type { DeliveryRow } from "./rows";
 
 /**
  * What a digest's template sees: the carrier's own variables, and from Herald `events` (each

@@ -1,7 +1,9 @@
 export { AcceptService, rateLimitHeaders } from "./accept";
 export type { AcceptAnswer, AcceptContext, AcceptResult, AcceptDeps, AcceptedDelivery, BulkItemResult } from "./accept";
 export { AcceptWriter } from "./writer";
-export type { AcceptItem, WriteOutcome, RequestRow, DeliveryRow, AcceptWriterOptions } from "./writer";
+export type { WriteOutcome, AcceptWriterOptions } from "./writer";
+export type { AcceptItem } from "./decisions";
+export type { RequestRow, DeliveryRow } from "./rows";
 export { NotificationQueries, overallStatus, searchStatement, RECIPIENT_SQL } from "./status";
 export { requestTimeline } from "./timeline";
 export type { Timeline, TimelineEvent } from "./timeline";

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
-import { OUTGOING, type DecidedWrite } from "./decisions";
-import type { AcceptItem, DeliveryRow } from "./writer";
+import { OUTGOING, type AcceptItem, type DecidedWrite } from "./decisions";
+import type { DeliveryRow } from "./rows";
 
 interface WindowRow {
   user_id: string;

@@ -1,74 +1,12 @@
 import type { Pool, PoolClient } from "pg";
-import { Batcher, isDatabaseUnavailable, withTransaction, type BatchFailure, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
+import { Batcher, isDatabaseUnavailable, withTransaction, type BatchFailure } from "@herald/db";
 import { releaseToOutbox, type AlongsideWrites, type DeliveryEnvelope, type StoredOutgoing } from "@herald/messaging";
 import { eventSourceColumns, statusEventsInsert } from "@herald/status-webhooks";
 import { answerWith, type AcceptAnswer } from "./answer";
-import type { DecidedWrite } from "./decisions";
+import type { AcceptItem, DecidedWrite } from "./decisions";
+import type { DeliveryRow } from "./rows";
 import { decideDigests } from "./digest";
-import type { DigestSpec, ThrottleSpec } from "./schemas";
 import { decideThrottles } from "./throttle";
-
-/**
- * The rows an accepted send writes, in the database's own shape (column names, timestamps as ISO
- * text): they travel to PostgreSQL as JSON as they are, with no conversion there and back.
- */
-export interface RequestRow {
-  id: string;
-  user_id: string;
-  user_ref: string;
-  template_id: string | null;
-  template_version: number | null;
-  variables: Record<string, unknown>;
-  priority: Priority;
-  send_at: string | null;
-  idempotency_key: string | null;
-  api_key_id: string | null;
-  correlation_id: string;
-  source: string;
-  event_type: string | null;
-  /** The send's digest and throttle as stored (windows in seconds), for status reads. */
-  digest: Record<string, unknown> | null;
-  throttle: Record<string, unknown> | null;
-}
-
-export interface DeliveryRow {
-  id: string;
-  request_id: string;
-  channel: Channel;
-  status: DeliveryStatus;
-  priority: Priority;
-  template_version_id: string | null;
-  release_at: string | null;
-  last_error: string | null;
-  last_error_code: string | null;
-  /** The delivery that carries this one's digest (its own id for the carrier). */
-  digest_delivery_id: string | null;
-  /** What it renders with when not its request's variables (a digest of one, with first: immediate). */
-  variables: Record<string, unknown> | null;
-}
-
-export interface IdempotencyRow {
-  scope: string;
-  key: string;
-  bodyHash: string;
-  expiresAt: Date;
-}
-
-/**
- * Everything one accepted send writes, in one transaction. A throttle or a digest is decided in
- * the write (it must be atomic with it): the write may change deliveries' statuses and update the
- * answer (which the idempotency key stores). The deliveries still `queued` after that are
- * released to the outbox with it (releaseToOutbox).
- */
-export interface AcceptItem {
-  request: RequestRow;
-  deliveries: DeliveryRow[];
-  /** The 202 answer's data for this send. */
-  answer: AcceptAnswer;
-  idempotency?: IdempotencyRow;
-  digest?: DigestSpec;
-  throttle?: ThrottleSpec;
-}
 
 export type WriteOutcome =
   | { kind: "created"; outbox: StoredOutgoing[] }
