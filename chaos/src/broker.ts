@@ -4,22 +4,43 @@ import { EXCHANGE, FAILED_QUEUE } from "@herald/messaging";
 /**
  * The harness's own connection to the drill's vhost (straight to RabbitMQ, never through a proxy):
  * queue depths, a tap that keeps a copy of every real message the gateway publishes, publishing
- * straight into a work queue (poison, copies), and reading failed.queue.
+ * straight into a work queue (poison, copies), and reading failed.queue. When a drill restarts
+ * RabbitMQ itself, the next call opens a new connection.
  */
 export class Broker {
+  private link: Promise<{ connection: ChannelModel; channel: Channel }> | undefined;
+
   private constructor(
-    private readonly connection: ChannelModel,
-    private readonly channel: Channel,
+    private readonly url: string,
     private readonly managementUrl: string,
     private readonly vhost: string,
   ) {}
 
   static async open(url: string, managementUrl: string, vhost: string): Promise<Broker> {
-    const connection = await amqp.connect(url);
-    connection.on("error", () => undefined);
-    const channel = await connection.createChannel();
-    channel.on("error", () => undefined);
-    return new Broker(connection, channel, managementUrl, vhost);
+    const broker = new Broker(url, managementUrl, vhost);
+    await broker.connected();
+    return broker;
+  }
+
+  private connected(): Promise<{ connection: ChannelModel; channel: Channel }> {
+    this.link ??= (async () => {
+      const connection = await amqp.connect(this.url);
+      connection.on("error", () => undefined);
+      connection.on("close", () => (this.link = undefined));
+      const channel = await connection.createChannel();
+      channel.on("error", () => undefined);
+      // A channel closed by the broker (a failed passive check) is replaced on the next call.
+      channel.on("close", () => (this.link = undefined));
+      return { connection, channel };
+    })().catch((error: unknown) => {
+      this.link = undefined;
+      throw error;
+    });
+    return this.link;
+  }
+
+  private async channel(): Promise<Channel> {
+    return (await this.connected()).channel;
   }
 
   /** Every queue of the vhost with its messages, ready and unacked (the management API's figures lag by up to 5 s). */
@@ -45,7 +66,7 @@ export class Broker {
     const out: Record<string, number> = {};
     for (const { name, messages } of await this.queues()) {
       if (name === FAILED_QUEUE || name.startsWith("chaos.")) continue;
-      const { messageCount } = await this.channel.checkQueue(name);
+      const { messageCount } = await (await this.channel()).checkQueue(name);
       const n = Math.max(messageCount, messages);
       if (n > 0) out[name] = n;
     }
@@ -55,16 +76,18 @@ export class Broker {
   /** A queue bound like `email.queue` that keeps a copy of every real message published for a routing key. */
   async tap(routingKey: string): Promise<string> {
     const name = `chaos.tap.${routingKey}`;
-    await this.channel.assertQueue(name, { durable: false, autoDelete: false, maxPriority: 10 });
-    await this.channel.bindQueue(name, EXCHANGE, routingKey);
+    const channel = await this.channel();
+    await channel.assertQueue(name, { durable: false, autoDelete: false, maxPriority: 10 });
+    await channel.bindQueue(name, EXCHANGE, routingKey);
     return name;
   }
 
   /** Takes up to `max` messages from a queue (acked: they are copies). */
   async take(queue: string, max: number): Promise<Message[]> {
     const out: Message[] = [];
+    const channel = await this.channel();
     while (out.length < max) {
-      const message = await this.channel.get(queue, { noAck: true });
+      const message = await channel.get(queue, { noAck: true });
       if (!message) break;
       out.push(message);
     }
@@ -73,7 +96,7 @@ export class Broker {
 
   /** Publishes straight into a queue (the default exchange), as an operator or a broken client could. */
   async inject(queue: string, content: Buffer, properties: amqp.Options.Publish = {}): Promise<void> {
-    this.channel.sendToQueue(queue, content, { persistent: true, ...properties });
+    (await this.channel()).sendToQueue(queue, content, { persistent: true, ...properties });
     await new Promise((r) => setImmediate(r));
   }
 
@@ -90,7 +113,7 @@ export class Broker {
 
   /** Every message in failed.queue now, read without taking them (each is nacked back). */
   async failedMessages(): Promise<{ headers: Record<string, unknown>; body: string }[]> {
-    const channel = await this.connection.createChannel();
+    const channel = await (await this.connected()).connection.createChannel();
     channel.on("error", () => undefined);
     try {
       const out: { headers: Record<string, unknown>; body: string }[] = [];
@@ -117,6 +140,8 @@ export class Broker {
   }
 
   async close(): Promise<void> {
-    await this.connection.close().catch(() => undefined);
+    const link = await this.link?.catch(() => undefined);
+    this.link = undefined;
+    await link?.connection.close().catch(() => undefined);
   }
 }
