@@ -7,6 +7,9 @@ export const ROOT = path.resolve(__dirname, "..", "..");
 /** A helper process of this benchmark (bench/dist/<name>.js), resolved once it says it is ready. */
 export async function forkReady(name: string, args: string[]): Promise<ChildProcess> {
   const child = fork(path.join(__dirname, `${name}.js`), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // A helper that died (a Ctrl-C reaches the whole process group) fails the ask() to it, which
+  // the run's cleanup survives; unhandled, the IPC error would end the run before its cleanup.
+  child.on("error", () => undefined);
   await new Promise<void>((resolve, reject) => {
     child.once("message", () => resolve());
     child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
@@ -15,9 +18,10 @@ export async function forkReady(name: string, args: string[]): Promise<ChildProc
 }
 
 export function ask<T>(child: ChildProcess, cmd: string): Promise<T> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    if (!child.connected) return reject(new Error(`${cmd}: the helper process is gone`));
     child.once("message", (m) => resolve(m as T));
-    child.send({ cmd });
+    child.send({ cmd }, (error) => error && reject(error));
   });
 }
 
