@@ -237,6 +237,16 @@ describe("hostile input, case by case", () => {
       }
     });
 
+    it("answers a conditional GET with the envelope, not an empty 304 (the fuzz found If-None-Match: *)", async () => {
+      for (const [name, value] of [["If-None-Match", "*"], ["If-None-Match", 'W/"x"'], ["If-Modified-Since", new Date(Date.now() + 86_400_000).toUTCString()]] as const) {
+        for (const path of ["/whoami", "/notifications", "/health"]) {
+          const res = await request(app).get(path).set(AUTH).set(name, value);
+          expect([name, value, path, res.status, res.headers["content-type"]]).toEqual([name, value, path, 200, expect.stringContaining("application/json")]);
+          expect(res.body.success).toBe(true);
+        }
+      }
+    });
+
     it("serves /docs with a CSP that lets its own scripts and styles load from 'self' and nothing from elsewhere", async () => {
       for (const path of ["/docs", "/docs/swagger-ui-bundle.js"]) {
         const res = await request(app).get(path);

@@ -36,13 +36,20 @@ export const isPagePath = (path: string) => PAGE_PREFIXES.some((p) => path === p
 /**
  * helmet's headers on every answer (nosniff, frame and referrer policies, HSTS, ...) with a CSP
  * for a JSON API, or for a page under /docs and /console; API answers also carry
- * `Cache-Control: no-store` (they hold recipients' data and keys' results). An OPTIONS request
+ * `Cache-Control: no-store` (they hold recipients' data and keys' results) and ignore conditional
+ * request headers. An OPTIONS request
  * (no CORS here) is 204 with no body rather than express's plain-text method list.
  */
 export function securityHeaders(): RequestHandler {
   return (req, res, next) => {
     const page = isPagePath(req.path);
-    if (!page) res.setHeader("Cache-Control", "no-store");
+    if (!page) {
+      res.setHeader("Cache-Control", "no-store");
+      // Nothing here is cached, so a conditional GET has nothing to match: express would answer
+      // `If-None-Match: *` (or any If-Modified-Since) with an empty 304 instead of the envelope.
+      delete req.headers["if-none-match"];
+      delete req.headers["if-modified-since"];
+    }
     (page ? pagePolicy : apiPolicy)(req, res, (error?: unknown) => {
       if (error) return next(error);
       if (req.method === "OPTIONS") {
