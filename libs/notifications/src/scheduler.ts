@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import { withTransaction, type Channel, type Priority } from "@herald/db";
-import { PeriodicJob } from "@herald/jobs";
+import { PeriodicJob, type JobContext } from "@herald/jobs";
 import type { Logger } from "@herald/logger";
 import { releaseToOutbox, type OutboxPublisher, type StoredOutgoing } from "@herald/messaging";
 import { releaseDueDigests, type DigestRelease } from "./digest";
@@ -28,8 +28,6 @@ export interface DeliverySchedulerOptions {
  */
 export class DeliveryScheduler {
   private readonly job: PeriodicJob;
-  /** Set by stop(): a pass in flight ends after its current batch. */
-  private stopped = false;
   private readonly batchSize: number;
 
   constructor(
@@ -44,24 +42,25 @@ export class DeliveryScheduler {
       intervalMs: options.intervalMs,
       firstRunAfterMs: 0,
       logger,
-      run: async () => {
-        await this.runOnce();
+      run: async (context) => {
+        await this.runOnce(context);
       },
     });
   }
 
   start(): void {
-    this.stopped = false;
     this.job.start();
   }
 
   stop(): Promise<void> {
-    this.stopped = true;
     return this.job.stop();
   }
 
-  /** Releases everything due now, batch after batch; returns how many deliveries were released. */
-  async runOnce(): Promise<number> {
+  /**
+   * Releases everything due now, batch after batch; returns how many deliveries were released.
+   * Run by the job, a pass that is being stopped ends after its current batch.
+   */
+  async runOnce(context: JobContext = { stopping: false }): Promise<number> {
     let total = 0;
     for (;;) {
       const release = await withTransaction(this.pool, (client) => releaseDueDigests(client, this.batchSize));
@@ -69,13 +68,13 @@ export class DeliveryScheduler {
       this.options.onDigests?.(release);
       total += release.stored.length;
       if (release.stored.length > 0) await this.outbox.publish(release.stored);
-      if (release.windows < this.batchSize || this.stopped) break;
+      if (release.windows < this.batchSize || context.stopping) break;
     }
     for (;;) {
       const released = await this.releaseBatch();
       total += released.length;
       if (released.length > 0) await this.outbox.publish(released);
-      if (released.length < this.batchSize || this.stopped) break;
+      if (released.length < this.batchSize || context.stopping) break;
     }
     if (total > 0) this.logger.info("scheduler released deliveries", { count: total });
     return total;

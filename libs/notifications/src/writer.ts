@@ -111,16 +111,15 @@ export class AcceptWriter {
   private async insert(client: PoolClient | Pool, items: AcceptItem[]): Promise<WriteOutcome[]> {
     const outcomes: (WriteOutcome | undefined)[] = items.map(() => undefined);
     const duplicateOf = await this.claimKeys(client, items, outcomes);
-    const winners = items.filter((_, i) => outcomes[i] === undefined && !duplicateOf.has(i));
+    const won = items.flatMap((_, i) => (outcomes[i] === undefined && !duplicateOf.has(i) ? [i] : []));
+    const winners = won.map((i) => items[i]!);
     // Duplicates neither count toward a throttle nor join a digest: decided for the winners only.
     const decided = winners.length === 0 ? [] : await decide(client, winners);
     const released = winners.map(releasedOf);
     const stored = winners.length === 0 ? [] : await releaseToOutbox(client, released.flat(), requestWrites(winners, decided));
     let cursor = 0;
-    let w = 0;
-    items.forEach((_, i) => {
-      if (outcomes[i] !== undefined || duplicateOf.has(i)) return;
-      const count = released[w++]!.length;
+    won.forEach((i, w) => {
+      const count = released[w]!.length;
       outcomes[i] = { kind: "created", outbox: stored.slice(cursor, cursor + count) };
       cursor += count;
     });

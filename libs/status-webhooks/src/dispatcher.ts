@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { PeriodicJob } from "@herald/jobs";
+import { PeriodicJob, type JobContext } from "@herald/jobs";
 import type { Logger } from "@herald/logger";
 import { answerError, HttpPoster, standardWebhookHeaders, type HttpPosterOptions } from "@herald/providers";
 
@@ -67,8 +67,8 @@ export class StatusWebhookDispatcher {
       intervalMs: options.intervalMs,
       firstRunAfterMs: 0,
       logger,
-      run: async () => {
-        await this.runOnce();
+      run: async (context) => {
+        await this.runOnce(context);
       },
     });
   }
@@ -82,14 +82,17 @@ export class StatusWebhookDispatcher {
     this.poster.close();
   }
 
-  /** Posts everything due now, batch after batch; returns how many posts were made. */
-  async runOnce(): Promise<number> {
+  /**
+   * Posts everything due now, batch after batch; returns how many posts were made. Run by the
+   * job, a pass that is being stopped ends after its current batch.
+   */
+  async runOnce(context: JobContext = { stopping: false }): Promise<number> {
     let total = 0;
     for (;;) {
       const claimed = await this.claim();
       total += claimed.length;
       await this.postAll(claimed);
-      if (claimed.length < this.batchSize || this.job.stopping) break;
+      if (claimed.length < this.batchSize || context.stopping) break;
     }
     if (Date.now() - this.lastPurge > 60_000) {
       this.lastPurge = Date.now();
