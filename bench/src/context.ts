@@ -58,7 +58,7 @@ export class Bench {
 
   private async app(name: string, app: string, portVar: string, extra: Record<string, string>): Promise<App> {
     const port = await freePort();
-    const child = startApp(app, { ...this.env.vars, ...extra, [portVar]: String(port) }, this.options.profileFlags);
+    const child = startApp(app, { ...this.env.vars, ...extra, [portVar]: String(port) }, this.options.nodeFlags);
     this.children.add(child);
     const last: string[] = [];
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {

@@ -1,4 +1,4 @@
-// The command line: `npm run bench -- [--only=<phase>[,<phase>]] [--quick] [--profile] [--<size>=<n>]`.
+// The command line: `npm run bench -- [--only=<phase>[,<phase>]] [--quick] [--profile] [--node-flags="<flags>"] [--<size>=<n>]`.
 import path from "node:path";
 import { ROOT } from "./processes";
 
@@ -81,8 +81,11 @@ export interface Options {
   phases: PhaseName[];
   quick: boolean;
   sizes: Sizes;
-  /** Node flags writing CPU profiles of the platform's processes (--profile). */
-  profileFlags: string[];
+  /**
+   * Node flags of the platform's processes: the CPU profiler's (--profile) and any given with
+   * --node-flags="--max-old-space-size=64 ..." (to measure a configuration, e.g. a bounded heap).
+   */
+  nodeFlags: string[];
 }
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -91,9 +94,14 @@ export function parseOptions(argv: string[]): Options {
   const quick = argv.includes("--quick");
   const sizes: Sizes = { ...(quick ? QUICK : FULL) };
   let phases: PhaseName[] = [...PHASES];
+  const given: string[] = [];
   for (const arg of argv) {
     const [flag, value] = arg.split("=", 2) as [string, string | undefined];
     if (flag === "--quick" || flag === "--profile") continue;
+    if (flag === "--node-flags") {
+      given.push(...nodeFlagList(arg.slice("--node-flags=".length)));
+      continue;
+    }
     if (flag === "--only" && value) {
       const wanted = value.split(",").map((p) => p.trim());
       const unknown = wanted.filter((p) => !(PHASES as readonly string[]).includes(p));
@@ -108,5 +116,13 @@ export function parseOptions(argv: string[]): Options {
     (sizes as unknown as Record<string, number | number[]>)[key] = Array.isArray(FULL[key]) ? numbers : numbers[0]!;
   }
   const profileFlags = argv.includes("--profile") ? ["--cpu-prof", `--cpu-prof-dir=${path.join(ROOT, "bench", "results", "profiles")}`] : [];
-  return { phases, quick, sizes, profileFlags };
+  return { phases, quick, sizes, nodeFlags: [...profileFlags, ...given] };
+}
+
+/** The flags of --node-flags: each must be a Node option (starts with --), so a typo cannot start a script. */
+function nodeFlagList(value: string): string[] {
+  const flags = value.split(/\s+/).filter((f) => f.length > 0);
+  const wrong = flags.filter((f) => !/^--[a-z][a-z0-9-]*(=\S+)?$/.test(f));
+  if (flags.length === 0 || wrong.length > 0) throw new Error(`--node-flags wants Node options like --max-old-space-size=64; not ${wrong.join(" ") || "(empty)"}`);
+  return flags;
 }

@@ -119,6 +119,7 @@ export function toMarkdown(results: Results): string {
     `Machine: ${machine.cpu}, ${machine.memory}, ${machine.os}; Node ${machine.node}; ${machine.postgresql}; ${machine.redis}; RabbitMQ ${machine.rabbitmq}.`,
     `Over the run: ${machine.load}. Before it, idle for ${machine.idle_window}: ${machine.background}.`,
     "Everything (load generator, processes, PostgreSQL, Redis, RabbitMQ, SMTP sink) on this one machine, loopback only. LOG_LEVEL=warn.",
+    `Node flags of the platform's processes: ${options.nodeFlags.length > 0 ? options.nodeFlags.map((f) => `\`${f}\``).join(" ") : "none (Node's defaults)"}.`,
     "PostgreSQL's CPU is its backends of the bench's own database and its shared processes (checkpointer, WAL writer...); RabbitMQ's and Redis's are",
     "the whole server (other users of them count too: see the idle figures above).",
     "",
@@ -150,6 +151,7 @@ export function toJson(results: Results): unknown {
     headline: results.headline,
     machine: results.machine,
     sizes: results.options.sizes,
+    node_flags: results.options.nodeFlags,
     seconds: num(results.seconds, 1),
     phases: Object.fromEntries(
       Object.entries(results.phases).map(([name, phase]) => [
