@@ -101,7 +101,7 @@ describe("GET /notifications: every search filter, with cursors", () => {
       ["correlation_id", { ...page, correlationId: "corr-777" }, undefined, /notification_requests_correlation_id_idx/],
       ["template_id", { ...page, templateId: "tpl_7" }, undefined, /notification_requests_template_id_id_idx/],
       ["provider_message_id", { ...page, providerMessageId: "pm-bulk-777" }, undefined, /deliveries_provider_message_id_idx/],
-      ["user_id", page, [userId], /notification_requests_user_id_created_at_idx/],
+      ["user_id", page, [userId], /notification_requests_user_id_id_idx/],
       ["from/to", { ...page, from: new Date(Date.now() - 3 * 86_400_000 + 60_000), to: new Date(Date.now() - 3 * 86_400_000 + 120_000) }, undefined, /notification_requests_pkey/],
       ["status", { ...page, status: "dead_lettered" }, undefined, /deliveries_rare_status_request_id_idx/],
       ["cursor", { ...page, before: uuidv7Floor(new Date(Date.now() - 86_400_000)) }, undefined, /notification_requests_pkey/],

@@ -153,7 +153,7 @@ const ID_SLACK_MS = 5 * 60_000;
 
 /**
  * The statement that finds one page of request ids (limit + 1 of them, newest first). Each filter
- * is an index: user_id (user_id, created_at), idempotency_key, correlation_id, template_id
+ * is an index: user_id (user_id, id), idempotency_key, correlation_id, template_id
  * (template_id, id), provider_message_id on deliveries, a status off the hot path (failed,
  * dead_lettered, ...) through deliveries' partial (request_id) index of those statuses, queued,
  * processing and sent (found at once among the newest) and channel through deliveries'
