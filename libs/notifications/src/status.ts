@@ -154,11 +154,11 @@ const ID_SLACK_MS = 5 * 60_000;
 /**
  * The statement that finds one page of request ids (limit + 1 of them, newest first). Each filter
  * is an index: user_id (user_id, id), idempotency_key, correlation_id, template_id
- * (template_id, id), provider_message_id on deliveries, a status off the hot path (failed,
- * dead_lettered, ...) through deliveries' partial (request_id) index of those statuses, queued,
- * processing and sent (found at once among the newest) and channel through deliveries'
- * (request_id, channel) key, and from/to/cursor through the primary key
- * (UUIDv7 ids are time-ordered). The EXPLAIN test in search.int.test.ts holds it to that.
+ * (template_id, id), provider_message_id on deliveries; status through deliveries' partial
+ * (request_id) index of every status but queued, processing and sent (those three are common, so
+ * the newest requests match at once through the (request_id, channel) key), channel through that
+ * key; from/to/cursor through the primary key (UUIDv7 ids are time-ordered). The EXPLAIN test in
+ * search.int.test.ts holds it to that.
  */
 export function searchStatement(filter: ListFilter, userIds?: string[]): { text: string; values: unknown[] } {
   const values: unknown[] = [];
