@@ -2,6 +2,30 @@ import type { Pool } from "pg";
 import { Batcher, newId, prepared, type Channel, type DeliveryStatus, type Priority } from "@herald/db";
 import { eventSourceColumns as EVENT_COLUMNS, statusEventsInsert as statusEvents } from "@herald/status-webhooks";
 
+/**
+ * The claim and the "sent" of a batch of deliveries. Both join the batch to deliveries by primary
+ * key through unnest() of typed arrays, never jsonb_to_recordset(): PostgreSQL estimates an
+ * unnest of a parameter at 10 rows and a jsonb_to_recordset() at 100, and with 100 it found a
+ * sequential scan of deliveries cheaper than 100 index probes on any table under about 20,000 rows
+ * (7 ms per claim on 8,000, on every claim of a small installation; bench steady phase).
+ * Exported for the plan test (repository.int.test.ts).
+ */
+export const CLAIM_SQL = `UPDATE deliveries d
+    SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), claimed_by = $5::uuid,
+        provider = v.provider, updated_at = now()
+   FROM unnest($1::uuid[], $2::"DeliveryStatus"[], $3::int[], $4::text[]) AS v(id, status, attempts, provider)
+  WHERE d.id = v.id AND d.status = v.status AND d.attempts = v.attempts
+RETURNING d.id`;
+
+export const MARK_SENT_SQL = `WITH moved AS (
+ UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
+        next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
+   FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[]) AS v(id, attempts, provider_message_id, outcome)
+  WHERE d.id = v.id AND d.status = 'processing' AND d.attempts = v.attempts
+RETURNING ${EVENT_COLUMNS("d")}),
+ status_events AS (${statusEvents("moved")})
+ SELECT id FROM moved`;
+
 /** A delivery as a worker reads it before deciding what to do with a message. */
 export interface LoadedDelivery {
   id: string;
@@ -186,18 +210,13 @@ export class DeliveryRepository {
 
   private async claimMany(claims: Claim[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      prepared(
-        `UPDATE deliveries d
-            SET status = 'processing', attempts = d.attempts + 1, claimed_at = now(), claimed_by = $2::uuid,
-                provider = v.provider, updated_at = now()
-           FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", attempts int, provider text)
-          WHERE d.id = v.id AND d.status = v.status AND d.attempts = v.attempts
-        RETURNING d.id`,
-        [
-          JSON.stringify(claims.map((c) => ({ id: c.delivery.id, status: c.delivery.status, attempts: c.delivery.attempts, provider: c.provider }))),
-          this.instanceId,
-        ],
-      ),
+      prepared(CLAIM_SQL, [
+        claims.map((c) => c.delivery.id),
+        claims.map((c) => c.delivery.status),
+        claims.map((c) => c.delivery.attempts),
+        claims.map((c) => c.provider),
+        this.instanceId,
+      ]),
     );
     const won = new Set(rows.map((row) => row.id));
     // Two copies of one message in the same batch: only the first gets the claim.
@@ -222,21 +241,12 @@ export class DeliveryRepository {
 
   private async markSentMany(records: SentRecord[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      prepared(
-        `WITH moved AS (
-         UPDATE deliveries d SET status = 'sent', sent_at = now(), provider_message_id = v.provider_message_id,
-                next_attempt_at = NULL, outcome = COALESCE(v.outcome, d.outcome), updated_at = now()
-           FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, provider_message_id text, outcome jsonb)
-          WHERE d.id = v.id AND d.status = 'processing' AND d.attempts = v.attempts
-        RETURNING ${EVENT_COLUMNS("d")}),
-         status_events AS (${statusEvents("moved")})
-         SELECT id FROM moved`,
-        [
-          JSON.stringify(
-            records.map((r) => ({ id: r.delivery.id, attempts: r.delivery.attempt, provider_message_id: r.providerMessageId, outcome: r.outcome })),
-          ),
-        ],
-      ),
+      prepared(MARK_SENT_SQL, [
+        records.map((r) => r.delivery.id),
+        records.map((r) => r.delivery.attempt),
+        records.map((r) => r.providerMessageId),
+        records.map((r) => (r.outcome === null ? null : JSON.stringify(r.outcome))),
+      ]),
     );
     const recorded = new Set(rows.map((row) => row.id));
     return records.map((r) => recorded.has(r.delivery.id));

@@ -4,13 +4,15 @@ import type { DeliveryRow, IdempotencyRow, RequestRow } from "./rows";
 import type { DigestSpec, ThrottleSpec } from "./schemas";
 
 /**
- * A write the accept statement makes beside its requests and deliveries (a data-modifying CTE
- * whose one parameter is `rows` as JSON): how a throttle or a digest decided inside the accept
- * transaction records its state.
+ * A write the accept statement makes beside its requests and deliveries (a data-modifying CTE):
+ * how a throttle or a digest decided inside the accept transaction records its state. `sql` is
+ * given the placeholder of each of its `params` by position (`param(0)` is "$3", say). An insert
+ * takes its rows as one JSON array; an update joins existing rows by key through unnest() of
+ * typed arrays (ARCHITECTURE.md, Database).
  */
 export interface DecidedWrite {
-  sql: (param: string) => string;
-  rows: unknown[];
+  sql: (param: (n: number) => string) => string;
+  params: unknown[];
 }
 
 /** Statuses of a delivery that would go out: what a throttle counts and a digest collects. */

@@ -63,15 +63,16 @@ export async function decideDigests(client: PoolClient | Pool, items: AcceptItem
     [locks],
   );
   const now = clock[0]!.now;
+  const queried = [...wanted.values()];
   // FOR UPDATE: a scheduler releasing one of these windows right now is waited for (its window is then gone).
   const { rows } = await client.query<OpenWindow>(
     `SELECT w.id, w.user_id, w.template_id, w.channel, w.digest_key, w.carrier_delivery_id, w.count, w.max, w.closes_at
        FROM digest_windows w
-       JOIN jsonb_to_recordset($1::jsonb) AS q(user_id uuid, template_id text, channel "Channel", digest_key text)
+       JOIN unnest($1::uuid[], $2::text[], $3::"Channel"[], $4::text[]) AS q(user_id, template_id, channel, digest_key)
          ON w.user_id = q.user_id AND w.template_id = q.template_id AND w.channel = q.channel AND w.digest_key = q.digest_key
       WHERE w.closes_at > now()
         FOR UPDATE OF w`,
-    [JSON.stringify([...wanted.values()])],
+    [queried.map((q) => q.user_id), queried.map((q) => q.template_id), queried.map((q) => q.channel), queried.map((q) => q.digest_key)],
   );
   const open = new Map(rows.map((w) => [identity(w), w]));
   const changed = new Map<string, OpenWindow>();
@@ -104,10 +105,10 @@ export async function decideDigests(client: PoolClient | Pool, items: AcceptItem
     }
   }
   return {
-    rows: [...changed.values()].map((w) => ({ ...w, closes_at: w.closes_at.toISOString() })),
+    params: [JSON.stringify([...changed.values()].map((w) => ({ ...w, closes_at: w.closes_at.toISOString() })))],
     sql: (param) => `INSERT INTO digest_windows (id, user_id, template_id, channel, digest_key, carrier_delivery_id, count, max, closes_at)
        SELECT v.id, v.user_id, v.template_id, v.channel, v.digest_key, v.carrier_delivery_id, v.count, v.max, v.closes_at
-         FROM jsonb_to_recordset(${param}::jsonb) AS v(id uuid, user_id uuid, template_id text, channel "Channel", digest_key text,
+         FROM jsonb_to_recordset(${param(0)}::jsonb) AS v(id uuid, user_id uuid, template_id text, channel "Channel", digest_key text,
               carrier_delivery_id uuid, count int, max int, closes_at timestamptz)
        ON CONFLICT (id) DO UPDATE SET carrier_delivery_id = EXCLUDED.carrier_delivery_id, count = EXCLUDED.count, closes_at = EXCLUDED.closes_at`,
   };
@@ -187,17 +188,26 @@ export async function releaseDueDigests(client: PoolClient, batchSize: number, n
   }
   release.stored = await releaseToOutbox(client, outgoing, {
     statements: [
+      // Joined to deliveries by primary key through unnest() of typed arrays (ARCHITECTURE.md, Database).
       `UPDATE deliveries d SET status = v.status, release_at = v.release_at, variables = v.variables, digest_delivery_id = v.id, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, status "DeliveryStatus", release_at timestamptz, variables jsonb)
+         FROM unnest($1::uuid[], $2::"DeliveryStatus"[], $3::timestamptz[], $4::jsonb[]) AS v(id, status, release_at, variables)
         WHERE d.id = v.id`,
       `UPDATE deliveries d SET status = 'digested', digest_delivery_id = v.carrier, release_at = NULL, updated_at = now()
-         FROM jsonb_to_recordset($2::jsonb) AS v(id uuid, carrier uuid)
+         FROM unnest($5::uuid[], $6::uuid[]) AS v(id, carrier)
         WHERE d.id = v.id
        RETURNING ${eventSourceColumns("d")}`,
       statusEventsInsert("w1"),
-      `DELETE FROM digest_windows WHERE id = ANY($3::uuid[])`,
+      `DELETE FROM digest_windows WHERE id = ANY($7::uuid[])`,
     ],
-    params: [JSON.stringify(sent), JSON.stringify(folded), due.map((w) => w.id)],
+    params: [
+      sent.map((c) => c.id),
+      sent.map((c) => c.status),
+      sent.map((c) => c.release_at),
+      sent.map((c) => JSON.stringify(c.variables)),
+      folded.map((f) => f.id),
+      folded.map((f) => f.carrier),
+      due.map((w) => w.id),
+    ],
   });
   return release;
 }

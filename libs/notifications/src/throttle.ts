@@ -66,9 +66,16 @@ export async function decideThrottles(client: PoolClient | Pool, items: AcceptIt
   }
   const changed = [...windows.values()].filter((w) => w.changed);
   return {
-    rows: changed.map((w) => ({ user_id: w.user_id, channel: w.channel, throttle_key: w.throttle_key, count: w.count, ends_at: w.ends_at.toISOString() })),
+    params: [
+      changed.map((w) => w.user_id),
+      changed.map((w) => w.channel),
+      changed.map((w) => w.throttle_key),
+      changed.map((w) => w.count),
+      changed.map((w) => w.ends_at.toISOString()),
+    ],
     sql: (param) => `UPDATE throttle_windows t SET count = v.count, ends_at = v.ends_at
-        FROM jsonb_to_recordset(${param}::jsonb) AS v(user_id uuid, channel "Channel", throttle_key text, count int, ends_at timestamptz)
+        FROM unnest(${param(0)}::uuid[], ${param(1)}::"Channel"[], ${param(2)}::text[], ${param(3)}::int[], ${param(4)}::timestamptz[])
+             AS v(user_id, channel, throttle_key, count, ends_at)
        WHERE t.user_id = v.user_id AND t.channel = v.channel AND t.throttle_key = v.throttle_key`,
   };
 }

@@ -218,9 +218,9 @@ async function decide(client: PoolClient | Pool, items: AcceptItem[]): Promise<D
   }
   if (answered.length > 0) {
     writes.push({
-      rows: answered,
+      params: [answered.map((a) => a.scope), answered.map((a) => a.key), answered.map((a) => JSON.stringify(a.response))],
       sql: (param) => `UPDATE idempotency_keys k SET response = v.response
-          FROM jsonb_to_recordset(${param}::jsonb) AS v(scope text, key text, response jsonb)
+          FROM unnest(${param(0)}::text[], ${param(1)}::text[], ${param(2)}::jsonb[]) AS v(scope, key, response)
          WHERE k.scope = v.scope AND k.key = v.key`,
     });
   }
@@ -236,6 +236,8 @@ async function decide(client: PoolClient | Pool, items: AcceptItem[]): Promise<D
 function requestWrites(items: AcceptItem[], decided: DecidedWrite[]): AlongsideWrites {
   const requests = items.map((item) => item.request);
   const deliveries = items.flatMap((item) => item.deliveries);
+  // Each decided write's first parameter, counted after the requests and deliveries.
+  const firsts = decided.map((_, i) => decided.slice(0, i).reduce((sum, write) => sum + write.params.length, 0));
   return {
     statements: [
       `INSERT INTO notification_requests
@@ -257,8 +259,8 @@ function requestWrites(items: AcceptItem[], decided: DecidedWrite[]): AlongsideW
        RETURNING ${eventSourceColumns()}`,
       // request.accepted for every delivery (and delivery.suppressed, .throttled, ... for those), to the subscribed endpoints.
       statusEventsInsert("w1", { accepted: true }),
-      ...decided.map((write, i) => write.sql(`$${3 + i}`)),
+      ...decided.map((write, i) => write.sql((n) => `$${3 + firsts[i]! + n}`)),
     ],
-    params: [JSON.stringify(requests), JSON.stringify(deliveries), ...decided.map((write) => JSON.stringify(write.rows))],
+    params: [JSON.stringify(requests), JSON.stringify(deliveries), ...decided.flatMap((write) => write.params)],
   };
 }
