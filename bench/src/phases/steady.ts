@@ -2,10 +2,10 @@
 // steadySeconds through the gateway and one email worker: how long a send waits for its 202, and
 // how long from the 202 until its mail is at the SMTP sink (each mail's subject carries a mark).
 import type { App, Bench } from "../context";
-import { measureCpu } from "../cpu";
+import { cpuOf, measureCpu } from "../cpu";
 import { waitForCount } from "../email-bench";
 import { openLoop, type OpenLoopResult } from "../open-loop";
-import { ask } from "../processes";
+import { ask, freePort, stop } from "../processes";
 import { fmt, num, percentile, type CpuTable, type PhaseResult } from "../report";
 
 export const OPEN_LOOP_CLIENT = "open-loop client (bench)";
@@ -36,6 +36,50 @@ export async function steadyLoad(bench: Bench, gateway: App, rate: number, secon
     else e2eMs.push(at - send.answeredAt);
   }
   return { load, e2eMs, missing, cpu: { label, units: load.accepted, unit: "send", cpu } };
+}
+
+/** How long the floor's open loop runs: long enough for a steady CPU figure, short beside the phase. */
+const FLOOR_SECONDS = 10;
+
+export interface SteadyFloor {
+  load: OpenLoopResult;
+  cpu: CpuTable;
+  /** The trivial handler's CPU per request at this rate. */
+  perRequestMs: number;
+}
+
+/**
+ * The same-run ceiling of the steady phase: the trivial Express handler under the same open loop.
+ * At a moderate rate every process sleeps between requests, and on this host a request that
+ * wakes a process costs several times one that finds it busy (the trivial handler: about 1.1-1.5 ms
+ * per request at 200/s against 0.15-0.4 ms at thousands per second), so the steady phase's CPU
+ * per send is read against this, not against the gateway phase's closed loop.
+ */
+export async function steadyFloor(bench: Bench, rate: number, seconds: number): Promise<SteadyFloor> {
+  const port = await freePort();
+  const server = await bench.fork("trivial-server", [String(port)]);
+  try {
+    const { result: load, cpu } = await measureCpu({ "trivial handler": server.pid, [OPEN_LOOP_CLIENT]: process.pid }, () =>
+      openLoop(`http://127.0.0.1:${port}`, bench.env.userIds, rate, seconds),
+    );
+    return {
+      load,
+      cpu: { label: "Trivial handler at the same open-loop rate", units: load.accepted, unit: "request", cpu },
+      perRequestMs: (1000 * cpuOf(cpu, (name) => name === "trivial handler")) / load.accepted,
+    };
+  } finally {
+    await stop(server);
+  }
+}
+
+/** CPU per send of the gateway (alone) at the steady rate. */
+const gatewayPerSendMs = (m: SteadyMeasure) => (1000 * cpuOf(m.cpu.cpu, (name) => name === "gateway")) / m.load.accepted;
+
+export function floorLines(m: SteadyMeasure, floor: SteadyFloor): string[] {
+  return [
+    `The same open loop against the trivial Express handler (${FLOOR_SECONDS} s, ${fmt(floor.load.rate)} requests/s): ${fmt(floor.perRequestMs, 3)} ms of CPU per request; ` +
+      `the gateway alone spent ${fmt(gatewayPerSendMs(m), 3)} ms per send at this rate, **${fmt(gatewayPerSendMs(m) / floor.perRequestMs, 2)}x** the handler.`,
+  ];
 }
 
 export function steadyLines(m: SteadyMeasure): string[] {
@@ -70,10 +114,13 @@ export async function steadyPhase(bench: Bench): Promise<PhaseResult> {
   await bench.stopWorkers();
   const lines = steadyLines(m);
   bench.log(`steady: ${lines[1]!.replace(/\*\*/g, "")}`);
+  const floor = await steadyFloor(bench, sizes.steadyRate, Math.min(FLOOR_SECONDS, sizes.steadySeconds));
+  const floorLine = floorLines(m, floor);
+  bench.log(`steady: ${floorLine[0]!.replace(/\*\*/g, "")}`);
   return {
     headline: { steady_accept_p99_ms: num(m.load.acceptP99Ms, 1), steady_e2e_p99_ms: num(percentile(m.e2eMs, 99), 1) },
-    details: steadyDetails(m),
-    lines,
-    cpu: [m.cpu],
+    details: { ...steadyDetails(m), floor_ms_per_request: num(floor.perRequestMs, 3), gateway_ms_per_send: num(gatewayPerSendMs(m), 3) },
+    lines: [...lines, ...floorLine],
+    cpu: [m.cpu, floor.cpu],
   };
 }
