@@ -75,11 +75,11 @@ export async function steadyFloor(bench: Bench, rate: number, seconds: number): 
 /** CPU per send of the gateway (alone) at the steady rate. */
 const gatewayPerSendMs = (m: SteadyMeasure) => (1000 * cpuOf(m.cpu.cpu, (name) => name === "gateway")) / m.load.accepted;
 
-export function floorLines(m: SteadyMeasure, floor: SteadyFloor): string[] {
-  return [
-    `The same open loop against the trivial Express handler (${FLOOR_SECONDS} s, ${fmt(floor.load.rate)} requests/s): ${fmt(floor.perRequestMs, 3)} ms of CPU per request; ` +
-      `the gateway alone spent ${fmt(gatewayPerSendMs(m), 3)} ms per send at this rate, **${fmt(gatewayPerSendMs(m) / floor.perRequestMs, 2)}x** the handler.`,
-  ];
+export function floorLine(m: SteadyMeasure, floor: SteadyFloor): string {
+  return (
+    `The same open loop against the trivial Express handler (${floor.load.seconds} s, ${fmt(floor.load.rate)} requests/s): ${fmt(floor.perRequestMs, 3)} ms of CPU per request; ` +
+    `the gateway alone spent ${fmt(gatewayPerSendMs(m), 3)} ms per send at this rate, **${fmt(gatewayPerSendMs(m) / floor.perRequestMs, 2)}x** the handler.`
+  );
 }
 
 export function steadyLines(m: SteadyMeasure): string[] {
@@ -115,12 +115,12 @@ export async function steadyPhase(bench: Bench): Promise<PhaseResult> {
   const lines = steadyLines(m);
   bench.log(`steady: ${lines[1]!.replace(/\*\*/g, "")}`);
   const floor = await steadyFloor(bench, sizes.steadyRate, Math.min(FLOOR_SECONDS, sizes.steadySeconds));
-  const floorLine = floorLines(m, floor);
-  bench.log(`steady: ${floorLine[0]!.replace(/\*\*/g, "")}`);
+  const floorText = floorLine(m, floor);
+  bench.log(`steady: ${floorText.replace(/\*\*/g, "")}`);
   return {
     headline: { steady_accept_p99_ms: num(m.load.acceptP99Ms, 1), steady_e2e_p99_ms: num(percentile(m.e2eMs, 99), 1) },
     details: { ...steadyDetails(m), floor_ms_per_request: num(floor.perRequestMs, 3), gateway_ms_per_send: num(gatewayPerSendMs(m), 3) },
-    lines: [...lines, ...floorLine],
+    lines: [...lines, floorText],
     cpu: [m.cpu, floor.cpu],
   };
 }
